@@ -1,0 +1,1 @@
+"""The spine of inference-ra: the typed stack spec, the catalogs, and the platform composition."""

@@ -1,0 +1,116 @@
+"""Kubernetes objects: builders return plain manifests (dicts, exactly as applied); this module registers them.
+
+Builders stay pure and testable without an engine; `apply` turns a manifest into the matching typed
+pulumi-kubernetes resource (or a CustomResource for CRDs), so the plan shows real type tokens such as
+`kubernetes:apps/v1:Deployment` and `kubernetes:nvidia.com/v1beta1:DynamoGraphDeployment`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+Manifest = dict[str, Any]
+
+# API group -> pulumi_kubernetes module, for built-in kinds (everything else is a CustomResource).
+_BUILTIN_GROUPS: dict[str, str] = {
+    "": "core",
+    "apps": "apps",
+    "batch": "batch",
+    "policy": "policy",
+    "autoscaling": "autoscaling",
+    "rbac.authorization.k8s.io": "rbac",
+    "networking.k8s.io": "networking",
+    "storage.k8s.io": "storage",
+    "scheduling.k8s.io": "scheduling",
+    "resource.k8s.io": "resource",
+    "apiextensions.k8s.io": "apiextensions",
+    "admissionregistration.k8s.io": "admissionregistration",
+    "coordination.k8s.io": "coordination",
+}
+_TOP_LEVEL_SKIP = {"apiVersion", "kind", "status"}
+
+
+def split_api_version(api_version: str) -> tuple[str, str]:
+    group, _, version = api_version.rpartition("/")
+    return group, version
+
+
+def is_builtin(api_version: str) -> bool:
+    return split_api_version(api_version)[0] in _BUILTIN_GROUPS
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _builtin_class(api_version: str, kind: str, patch: bool) -> type[pulumi.CustomResource]:
+    group, version = split_api_version(api_version)
+    module = importlib.import_module(f"pulumi_kubernetes.{_BUILTIN_GROUPS[group]}.{version}")
+    return getattr(module, kind + ("Patch" if patch else ""))  # type: ignore[no-any-return]
+
+
+def resource_name(obj: Mapping[str, Any]) -> str:
+    """Pulumi resource name of an object: `<namespace>/<name>` (namespaced) or `<name>`; URNs rely on it."""
+    meta = obj["metadata"]
+    ns = meta.get("namespace")
+    return f"{ns}/{meta['name']}" if ns else str(meta["name"])
+
+
+def apply(obj: Manifest, opts: pulumi.ResourceOptions | None = None, *, patch: bool = False) -> pulumi.CustomResource:
+    """Register one manifest as a Kubernetes resource. The manifest must carry an explicit metadata.name."""
+    api_version, kind = obj["apiVersion"], obj["kind"]
+    if not obj.get("metadata", {}).get("name"):
+        raise ValueError(f"{kind} without metadata.name: every object is named explicitly")
+    name = resource_name(obj)
+    if is_builtin(api_version):
+        cls = _builtin_class(api_version, kind, patch)
+        kwargs = {_snake(k): v for k, v in obj.items() if k not in _TOP_LEVEL_SKIP}
+        return cls(name, opts=opts, **kwargs)
+    fields = {k: v for k, v in obj.items() if k not in _TOP_LEVEL_SKIP | {"metadata"}}
+    return k8s.apiextensions.CustomResource(
+        name, api_version=api_version, kind=kind, metadata=obj["metadata"], opts=opts, **fields
+    )
+
+
+def chart(
+    name: str,
+    *,
+    chart_ref: Any,
+    namespace: str,
+    values: Mapping[str, Any],
+    opts: pulumi.ResourceOptions | None = None,
+    skip_crds: bool = False,
+) -> k8s.helm.v4.Chart:
+    """A pinned Helm chart (`helm.v4.Chart`); values are validated against the chart's upstream values.yaml."""
+    repo = k8s.helm.v4.RepositoryOptsArgs(repo=chart_ref.repo) if chart_ref.repo else None
+    return k8s.helm.v4.Chart(
+        name,
+        chart=chart_ref.chart,
+        version=chart_ref.version,
+        repository_opts=repo,
+        namespace=namespace,
+        values=dict(values),
+        skip_crds=skip_crds,
+        opts=opts,
+    )
+
+
+def metadata(
+    name: str,
+    namespace: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name}
+    if namespace:
+        meta["namespace"] = namespace
+    meta["labels"] = {"app.kubernetes.io/managed-by": "inference-ra", **(labels or {})}
+    if annotations:
+        meta["annotations"] = dict(annotations)
+    return meta

@@ -1,0 +1,63 @@
+"""`inference-ra:scheduling`, `inference-ra:observability` and `inference-ra:policy`."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from components.spec.base import SpecModel
+
+
+class QueueSpec(SpecModel):
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,40}$", description="Tenant / KAI queue name.")
+    namespace: str | None = Field(None, description="Tenant namespace (default: the queue name).")
+    gpu_quota: int = Field(0, ge=0, description="Guaranteed GPUs (KAI deserved quota).")
+    gpu_limit: int | None = Field(None, ge=0, description="GPU limit (default: no limit).")
+    over_quota_weight: int = Field(1, ge=0, description="Share of idle GPUs above quota.")
+    priority: int | None = Field(None, description="Queue priority.")
+
+    @property
+    def resolved_namespace(self) -> str:
+        return self.namespace or self.name
+
+
+class SchedulingSpec(SpecModel):
+    queues: list[QueueSpec] = Field(default_factory=list, description="Tenants and their GPU queues.")
+    topology_aware: bool = Field(False, description="Place multinode replicas within racks / NVLink domains.")
+
+
+class PrometheusSpec(SpecModel):
+    mode: Literal["deploy", "external"] = Field(
+        "deploy", description="Deploy kube-prometheus-stack, or use an existing Prometheus at `url`."
+    )
+    url: str | None = Field(None, description="Existing Prometheus URL (mode external).")
+    retention: str = Field("15d", pattern=r"^\d+[hdwy]$", description="Metrics retention.")
+    storage_gi: int = Field(100, ge=1, description="Prometheus volume size, GiB.")
+    namespace: str = Field("monitoring", description="Namespace of the monitoring stack.")
+
+
+class ObservabilitySpec(SpecModel):
+    enabled: bool = Field(True, description="Metrics, alerts and dashboards.")
+    prometheus: PrometheusSpec = Field(default_factory=PrometheusSpec, description="Prometheus.")
+    grafana: bool = Field(True, description="Grafana with sidecar-loaded dashboards (mode deploy).")
+    alerts: bool = Field(True, description="SLO and fleet alert rules.")
+
+
+class PolicySpec(SpecModel):
+    enforcement: dict[str, Literal["advisory", "mandatory", "disabled"]] = Field(
+        default_factory=dict, description="Per-rule enforcement level overrides, by rule name."
+    )
+    config: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Per-rule configuration, by rule name.")
+    allowed_registries: list[str] = Field(
+        default_factory=lambda: [
+            "nvcr.io",
+            "registry.k8s.io",
+            "quay.io",
+            "ghcr.io",
+            "docker.io",
+            "public.ecr.aws",
+        ],
+        description="Registries images may come from.",
+    )
+    max_hourly_cost_usd: float | None = Field(None, gt=0, description="Cost cap of the stack, $/hour.")

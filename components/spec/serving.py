@@ -1,0 +1,182 @@
+"""`inference-ra:serving` — Dynamo graphs, KV cache tiers, routing, autoscaling, Triton, optimization, benchmarks."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Discriminator, Field, Tag
+
+from components.spec.base import SpecModel, key_or_object
+
+Engine = Literal["vllm", "sglang", "trtllm"]
+Dtype = Literal["bf16", "fp16", "fp8", "nvfp4", "mxfp4"]
+
+
+class ExplicitArchitecture(SpecModel):
+    params_b: float = Field(gt=0, alias="paramsB", description="Total parameters, billions.")
+    active_params_b: float | None = Field(
+        None, gt=0, alias="activeParamsB", description="Active parameters per token (MoE), billions."
+    )
+    layers: int = Field(ge=1, description="Transformer layers.")
+    hidden_size: int = Field(ge=1, description="Hidden size.")
+    attention_heads: int = Field(ge=1, description="Attention heads.")
+    kv_heads: int = Field(ge=1, description="KV heads (GQA).")
+    head_dim: int = Field(ge=1, description="Head dimension.")
+    max_context: int = Field(ge=1, description="Maximum context length.")
+    experts: int = Field(0, ge=0, description="Routed experts (0 = dense).")
+    experts_per_token: int = Field(0, ge=0, description="Experts used per token.")
+
+
+ArchitectureRef = Annotated[
+    Annotated[str, Tag("<key>")] | Annotated[ExplicitArchitecture, Tag("<object>")], Discriminator(key_or_object)
+]
+
+
+class WorkerSpec(SpecModel):
+    tensor_parallel: int = Field(1, ge=1, description="Tensor parallel size.")
+    pipeline_parallel: int = Field(1, ge=1, description="Pipeline parallel size.")
+    data_parallel: int = Field(1, ge=1, description="Data parallel size (attention DP for MoE).")
+    expert_parallel: bool = Field(False, description="Enable expert parallelism (MoE).")
+    replicas: int = Field(1, ge=0, description="Worker replicas.")
+    multinode: bool = Field(False, description="Allow one replica to span nodes (GPUs per replica > GPUs per node).")
+    extra_args: list[str] = Field(default_factory=list, description="Extra engine arguments, appended verbatim.")
+
+    @property
+    def gpus_per_replica(self) -> int:
+        return self.tensor_parallel * self.pipeline_parallel * self.data_parallel
+
+
+class KvCacheSpec(SpecModel):
+    connector: Literal["none", "kvbm", "lmcache"] = Field(
+        "none", description="KV offload: KVBM (vLLM, TensorRT-LLM) or LMCache (vLLM, SGLang)."
+    )
+    cpu_gi: int = Field(0, ge=0, description="G2 host-RAM tier per worker, GiB.")
+    disk_gi: int = Field(0, ge=0, description="G3 local-NVMe tier per worker, GiB (needs pool localNvme).")
+    object_store: str | None = Field(
+        None, description="G4 object tier, s3://bucket/prefix (KVBM object offload / LMCache remote)."
+    )
+
+
+class SloSpec(SpecModel):
+    ttft_ms: float = Field(gt=0, description="Time-to-first-token target (p95), ms.")
+    itl_ms: float = Field(gt=0, description="Inter-token latency target (p95), ms.")
+    error_rate: float = Field(0.01, ge=0, le=1, description="Maximum fraction of failed requests.")
+    isl: int = Field(2048, ge=1, description="Typical input sequence length (tokens) for sizing and benchmarks.")
+    osl: int = Field(256, ge=1, description="Typical output sequence length (tokens).")
+
+
+class TrafficSpec(SpecModel):
+    rps: float | None = Field(None, gt=0, description="Requests per second to serve.")
+    concurrency: int | None = Field(None, ge=1, description="Concurrent requests to serve.")
+
+
+class AutoscalingSpec(SpecModel):
+    mode: Literal["none", "planner-sla", "keda"] = Field(
+        "none", description="Dynamo Planner in SLA mode, KEDA on Prometheus, or fixed replicas."
+    )
+    min_replicas: int = Field(1, ge=0, description="Minimum replicas of each scaled worker.")
+    max_replicas: int = Field(1, ge=1, description="Maximum replicas of each scaled worker.")
+
+
+class QuantizeSpec(SpecModel):
+    format: Literal["fp8", "nvfp4"] = Field(description="TensorRT Model Optimizer quantization format.")
+    calibration_dataset: str = Field("cnn_dailymail", description="Calibration dataset.")
+    calibration_samples: int = Field(512, ge=1, description="Calibration samples.")
+
+
+class OptimizationSpec(SpecModel):
+    quantize: QuantizeSpec | None = Field(None, description="Quantize before serving; output to the model cache.")
+    trtllm_engine: bool = Field(False, description="Build a TensorRT-LLM engine before serving (engine trtllm).")
+
+
+class BenchmarkSpec(SpecModel):
+    enabled: bool = Field(False, description="Run an AIPerf job against the model's frontend.")
+    concurrency: list[int] = Field(
+        default_factory=lambda: [1, 8, 32, 64], description="Concurrency sweep of the benchmark."
+    )
+
+
+class ModelSpec(SpecModel):
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,40}$", description="Graph name (DynamoGraphDeployment).")
+    model: str = Field(description="Served model id (HF repo id or cache path).")
+    architecture: ArchitectureRef = Field(
+        description="Architecture catalog key (e.g. llama-3.3-70b) or explicit dimensions."
+    )
+    engine: Engine = Field("vllm", description="Inference engine.")
+    pool: str = Field(description="GPU pool the workers run on.")
+    namespace: str | None = Field(None, description="Namespace (default: the tenant's, else `dynamo`).")
+    tenant: str | None = Field(None, description="KAI queue / tenant that owns the graph.")
+    weights_dtype: Dtype = Field("bf16", description="Dtype of the served weights.")
+    kv_dtype: Dtype = Field("bf16", description="KV cache dtype.")
+    mode: Literal["aggregated", "disaggregated"] = Field(
+        "aggregated", description="One worker type, or prefill and decode workers exchanging KV over NIXL."
+    )
+    sizing: Literal["manual", "auto"] = Field(
+        "manual", description="`auto` takes parallelism and replicas from the capacity planner."
+    )
+    worker: WorkerSpec | None = Field(None, description="Aggregated worker (mode aggregated).")
+    prefill: WorkerSpec | None = Field(None, description="Prefill worker (mode disaggregated).")
+    decode: WorkerSpec | None = Field(None, description="Decode worker (mode disaggregated).")
+    frontend_replicas: int = Field(1, ge=1, description="Frontend (HTTP + router) replicas.")
+    router: Literal["kv", "round-robin", "random"] = Field("kv", description="Frontend router mode.")
+    kv_overlap_weight: float = Field(
+        1.0, ge=0, description="KV router weight of prefix overlap against load (router kv)."
+    )
+    max_model_len: int | None = Field(None, ge=1, description="Maximum sequence length served.")
+    gpu_memory_utilization: float = Field(0.9, gt=0, le=1, description="Fraction of HBM the engine may use.")
+    block_size: int = Field(16, ge=1, description="KV cache block size, tokens.")
+    kv_cache: KvCacheSpec = Field(default_factory=KvCacheSpec, description="KV cache tiers below HBM.")
+    slo: SloSpec | None = Field(None, description="Latency targets: drive autoscaling, alerts and benchmarks.")
+    traffic: TrafficSpec | None = Field(None, description="Expected load (for sizing auto and cost).")
+    autoscaling: AutoscalingSpec = Field(default_factory=AutoscalingSpec, description="Replica autoscaling.")
+    optimization: OptimizationSpec = Field(default_factory=OptimizationSpec, description="Model optimization.")
+    benchmark: BenchmarkSpec = Field(default_factory=BenchmarkSpec, description="AIPerf benchmark job.")
+    cold_start_seconds: int | None = Field(None, ge=1, description="Per-model override of storage.coldStartSeconds.")
+    token_secret: Literal["hf", "ngc", "none"] = Field(
+        "hf", description="Which token (config secret hfToken / ngcToken) the workers receive."
+    )
+
+    def workers(self) -> dict[str, WorkerSpec]:
+        """The worker roles of this graph by name, in render order."""
+        if self.mode == "aggregated":
+            return {"worker": self.worker} if self.worker else {}
+        out: dict[str, WorkerSpec] = {}
+        if self.prefill:
+            out["prefill"] = self.prefill
+        if self.decode:
+            out["decode"] = self.decode
+        return out
+
+
+class DynamoSpec(SpecModel):
+    version: str = Field("1.4.0", description="Dynamo platform chart and runtime image version.")
+    grove: bool = Field(False, description="Gang-schedule multinode graphs with Grove.")
+    kai_scheduler: bool = Field(False, description="Schedule workers with the KAI Scheduler and its queues.")
+    namespace: str = Field("dynamo-system", description="Namespace of the Dynamo operator and NATS.")
+
+
+class TritonModelSpec(SpecModel):
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,40}$", description="Triton deployment name.")
+    repository: str = Field(description="Model repository: s3://bucket/prefix or a path in the model cache.")
+    backends: list[Literal["tensorrt", "onnxruntime", "pytorch", "python"]] = Field(
+        default_factory=lambda: ["onnxruntime"],  # type: ignore[arg-type]
+        description="Backends the repository uses.",
+    )
+    pool: str | None = Field(None, description="GPU pool (absent: CPU nodes).")
+    gpus: int = Field(1, ge=0, description="GPUs per replica.")
+    replicas: int = Field(1, ge=1, description="Minimum replicas.")
+    max_replicas: int = Field(4, ge=1, description="HPA maximum replicas.")
+    namespace: str = Field("triton", description="Namespace.")
+
+
+class RoutingSpec(SpecModel):
+    inference_gateway: bool = Field(
+        False, description="Also expose models through a Gateway API Inference Extension InferencePool."
+    )
+
+
+class ServingSpec(SpecModel):
+    dynamo: DynamoSpec = Field(default_factory=DynamoSpec, description="Dynamo platform.")
+    routing: RoutingSpec = Field(default_factory=RoutingSpec, description="Request routing options.")
+    models: list[ModelSpec] = Field(default_factory=list, description="LLMs served by Dynamo.")
+    triton: list[TritonModelSpec] = Field(default_factory=list, description="Traditional ML on Triton.")

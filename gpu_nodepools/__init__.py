@@ -1,0 +1,1 @@
+"""GPU node pools, the EKS cluster, the GPU Operator and node acceptance."""

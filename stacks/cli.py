@@ -1,0 +1,153 @@
+"""`inference-ra` command line. Exit codes (DESIGN.md): 0 ok · 1 invalid / violation · 2 bad config or input."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from components.loader import SpecError, read_stack_file
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="NVIDIA Inference Reference Architecture stacks.")
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+REPO = Path(__file__).resolve().parent.parent
+UPSTREAM = REPO.parent / "shared" / "upstream"
+
+
+def fail_config(exc: SpecError) -> typer.Exit:
+    err.print(f"[bold red]invalid stack config[/] {exc.source}".rstrip(), soft_wrap=True)
+    for p in exc.problems:
+        err.print(f"  {p.render()}", soft_wrap=True, markup=False)
+    return typer.Exit(2)
+
+
+def default_dir(flag: str | None, env: str, sub: str) -> Path | None:
+    if flag:
+        return Path(flag)
+    if os.environ.get(env):
+        return Path(os.environ[env])
+    candidate = UPSTREAM / sub
+    return candidate if candidate.is_dir() else None
+
+
+@app.command()
+def synth(
+    stack: Annotated[str, typer.Argument(help="Stack name (stacks/Pulumi.<STACK>.yaml) or path.")],
+    out_dir: Annotated[str | None, typer.Option("--out", help="Output directory (default out/<STACK>).")] = None,
+) -> None:
+    """Render the stack offline: plan.json, manifests/, report.md."""
+    from stacks.engine import SynthError
+    from stacks.engine import synth as run_synth
+    from stacks.output import write_plan
+    from stacks.report import render_report
+
+    try:
+        stack_file = read_stack_file(stack)
+        plan = run_synth(stack_file)
+    except SpecError as exc:
+        raise fail_config(exc) from None
+    except SynthError as exc:
+        err.print(f"[bold red]synth failed[/]: {exc}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    target = write_plan(plan, Path(out_dir or f"out/{stack_file.name}"), render_report(plan))
+    table = Table(title=f"inference-ra synth {stack_file.name}", show_lines=False)
+    table.add_column("resource type")
+    table.add_column("count", justify="right")
+    for type_, n in sorted(Counter(r.type for r in plan.resources).items()):
+        table.add_row(type_, str(n))
+    out.print(table)
+    spec = plan.spec
+    gpus = sum(nt.gpus * p.nodes.max for p in spec.gpu_pools if (nt := spec.node_type(p)) is not None)
+    out.print(
+        f"{len(plan.resources)} resources, {len(spec.gpu_pools)} GPU pools (up to {gpus} GPUs), "
+        f"{len(spec.serving.models)} models -> {target}"
+    )
+
+
+@app.command()
+def validate(
+    stack: Annotated[str | None, typer.Argument(help="Stack to synthesize and validate.")] = None,
+    plan_dir: Annotated[str | None, typer.Option("--plan", help="Validate an existing plan directory.")] = None,
+    crd_dir: Annotated[str | None, typer.Option("--crd-dir", help="Upstream CRDs (env INFERENCE_RA_CRD_DIR).")] = None,
+    chart_values_dir: Annotated[
+        str | None,
+        typer.Option("--chart-values-dir", help="Upstream chart values (env INFERENCE_RA_CHART_VALUES_DIR)."),
+    ] = None,
+    kubernetes_version: Annotated[
+        str | None, typer.Option("--kubernetes-version", help="Schemas of this version (with --plan).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Findings as JSON.")] = False,
+) -> None:
+    """Validate every object: core kinds strictly, CRs against upstream CRDs, chart values keys."""
+    from stacks.validate import Validator, load_plan_dir
+
+    if bool(stack) == bool(plan_dir):
+        err.print("give exactly one of STACK or --plan DIR")
+        raise typer.Exit(2)
+    try:
+        if plan_dir:
+            plan_json = load_plan_dir(Path(plan_dir))
+            k8s_version = kubernetes_version
+            if k8s_version is None:
+                try:  # the stack file that produced the plan knows its Kubernetes version
+                    from components.loader import spec_from_stack_file
+
+                    k8s_version = spec_from_stack_file(read_stack_file(plan_json["stack"])).cluster.kubernetes_version
+                except (SpecError, KeyError):
+                    k8s_version = None
+        else:
+            from stacks.engine import synth as run_synth
+
+            plan = run_synth(read_stack_file(stack or ""))
+            plan_json = plan.to_json()
+            k8s_version = plan.spec.cluster.kubernetes_version
+    except SpecError as exc:
+        raise fail_config(exc) from None
+    except (OSError, ValueError) as exc:
+        err.print(f"cannot read plan: {exc}")
+        raise typer.Exit(2) from None
+    validator = Validator(
+        kubernetes_version=k8s_version or "1.33",
+        crd_dir=default_dir(crd_dir, "INFERENCE_RA_CRD_DIR", "crds"),
+        chart_values_dir=default_dir(chart_values_dir, "INFERENCE_RA_CHART_VALUES_DIR", "chart-values"),
+    )
+    result = validator.validate_plan(plan_json)
+    if as_json:
+        out.print_json(json.dumps(result.to_json()))
+    else:
+        for note in result.notes:
+            err.print(f"[yellow]note[/]: {note}", soft_wrap=True)
+        for f in result.findings:
+            out.print(f"[red]INVALID[/] {f.render()}", soft_wrap=True, markup=True)
+        out.print(
+            f"{result.checked_objects} objects, {result.checked_charts} charts checked: "
+            f"{len(result.findings)} finding(s)"
+        )
+    raise typer.Exit(1 if result.findings else 0)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the stack config (the `inference-ra:` keys)."""
+    from components.spec import StackSpec
+
+    doc = StackSpec.model_json_schema(by_alias=True)
+    doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    doc["title"] = "inference-ra stack config (keys under `inference-ra:`)"
+    sys.stdout.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,208 @@
+"""The offline engine: run the real Pulumi program in-process on the SDK's mock monitor and record the plan.
+
+No CLI, no credentials, no network. Every registration is recorded with its parent, provider, dependencies,
+protect/retain flags and inputs in engine form; secrets are replaced by "[secret]" structurally (by the SDK's
+secret marker), so a secret never reaches plan.json or a manifest. The engine waits for every outstanding RPC and
+output before returning: a program that returned early would otherwise silently lose resources.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime import mocks as pmocks
+from pulumi.runtime import settings as psettings
+from pulumi.runtime.stack import wait_for_rpcs
+
+from components.loader import NAMESPACE, StackFile, spec_from_stack_file
+from components.spec import SECRET_KEYS, StackSpec
+from stacks import placeholders
+
+PROJECT = "inference-ra"
+SECRET = "[secret]"
+UNKNOWN = "[unknown]"
+_SIG = "4dabf18193072939515e22adb298388d"
+_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+_RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+_OUTPUT_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
+_UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+_OFFLINE_SECRET = "offline-placeholder-not-a-secret"
+
+
+@dataclass
+class Registration:
+    urn: str
+    type: str
+    name: str
+    parent: str
+    provider: str
+    depends_on: list[str]
+    protect: bool
+    retain_on_delete: bool
+    custom: bool
+    inputs: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "parent": self.parent,
+            "provider": self.provider,
+            "dependsOn": self.depends_on,
+            "protect": self.protect,
+            "retainOnDelete": self.retain_on_delete,
+            "inputs": self.inputs,
+        }
+
+
+@dataclass
+class Plan:
+    project: str
+    stack: str
+    spec: StackSpec
+    resources: list[Registration] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "project": self.project,
+            "stack": self.stack,
+            "resources": [r.to_json() for r in sorted(self.resources, key=lambda r: r.urn)],
+        }
+
+
+def decode(value: Any) -> Any:
+    """Engine-form value -> plain JSON, secrets redacted, integral floats back to ints."""
+    if isinstance(value, dict):
+        sig = value.get(_SIG)
+        if sig == _SECRET_SIG:
+            return SECRET
+        if sig == _RESOURCE_SIG:
+            return value.get("urn", "")
+        if sig == _OUTPUT_SIG:
+            return SECRET if value.get("secret") else decode(value.get("value", UNKNOWN))
+        return {k: decode(v) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if value == _UNKNOWN_VALUE:
+        return UNKNOWN
+    return value
+
+
+def _urn_only(ref: str) -> str:
+    return ref.split("::", 4)[0] + "::" + "::".join(ref.split("::")[1:4]) if ref.count("::") > 3 else ref
+
+
+class _RecordingMonitor(pmocks.MockMonitor):
+    def __init__(self, mocks: pmocks.Mocks) -> None:
+        super().__init__(mocks)
+        self.records: list[Registration] = []
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # Real engine form: the parent's whole qualified type chain, minus the root stack's type.
+        if parent:
+            parent_type = parent.split("::")[2]
+            if parent_type != "pulumi:pulumi:Stack":
+                type_ = f"{parent_type}${type_}"
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            parent = request.parent
+            if parent.split("::")[2:3] == ["pulumi:pulumi:Stack"]:
+                parent = ""
+            provider = request.provider.rsplit("::", 1)[0] if request.provider else ""
+            self.records.append(
+                Registration(
+                    urn=response.urn,
+                    type=request.type,
+                    name=request.name,
+                    parent=parent,
+                    provider=provider,
+                    depends_on=sorted(set(request.dependencies)),
+                    protect=bool(request.protect),
+                    retain_on_delete=bool(request.retainOnDelete),
+                    custom=bool(request.custom),
+                    inputs=decode(json_format.MessageToDict(request.object)),
+                )
+            )
+        return response
+
+
+class _Mocks(pmocks.Mocks):
+    def __init__(self, region: str) -> None:
+        self.region = region
+
+    def new_resource(self, args: pmocks.MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
+        inputs = dict(args.inputs)
+        out = placeholders.outputs(args.typ, args.name, inputs, self.region)
+        return out.pop("id"), {**inputs, **out}
+
+    def call(self, args: pmocks.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+        return placeholders.invoke(args.token, dict(args.args), self.region), None
+
+
+def _config_for(stack_file: StackFile) -> tuple[dict[str, str], list[str]]:
+    """The stack file's config in the SDK's form (JSON-encoded objects); secure values become placeholders."""
+    import json
+
+    config: dict[str, str] = {}
+    for key, value in stack_file.config.items():
+        if key in stack_file.secrets:
+            continue
+        config[key] = value if isinstance(value, str) else json.dumps(value)
+    secret_keys = [f"{NAMESPACE}:{k}" for k in SECRET_KEYS]
+    for key in secret_keys:
+        config[key] = _OFFLINE_SECRET  # offline: real secrets are never read; the plan shows "[secret]"
+    return config, secret_keys
+
+
+class SynthError(Exception):
+    """The program failed while registering resources (not a config problem)."""
+
+
+def synth(stack_file: StackFile) -> Plan:
+    """Render a stack offline. Raises SpecError for bad config before anything runs."""
+    spec = spec_from_stack_file(stack_file)  # fail fast, with every problem, before the engine starts
+    region = stack_file.region or "us-east-1"
+    config, secret_keys = _config_for(stack_file)
+
+    from stacks.program import run_program
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    monitor = _RecordingMonitor(_Mocks(region))
+    logger = logging.getLogger("inference-ra.engine")
+    logger.addHandler(logging.NullHandler())
+    logger.propagate = False
+    try:
+        pulumi.runtime.set_all_config(config, secret_keys)
+        pmocks.set_mocks(
+            _Mocks(region),
+            project=PROJECT,
+            stack=stack_file.name,
+            preview=False,
+            logger=logger,
+            monitor=monitor,
+        )
+        with contextlib.redirect_stderr(io.StringIO()):
+            run_program()
+            loop.run_until_complete(wait_for_rpcs())
+    except Exception as exc:
+        raise SynthError(f"{type(exc).__name__}: {exc}") from exc
+    finally:
+        psettings.reset_options()
+        pulumi.runtime.set_all_config({}, [])
+        loop.close()
+        asyncio.set_event_loop(None)
+    return Plan(project=PROJECT, stack=stack_file.name, spec=spec, resources=list(monitor.records))

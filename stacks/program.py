@@ -1,0 +1,32 @@
+"""The Pulumi program: read the spec from stack config, build one InferencePlatform.
+
+The same function runs under `pulumi up` and inside the offline engine (`inference-ra synth`), which feeds it the
+stack file's config through the Pulumi SDK's own config API, so both paths read config identically.
+"""
+
+from __future__ import annotations
+
+import pulumi
+
+from components.loader import NAMESPACE, SpecError, spec_from_pulumi_config
+from components.platform import InferencePlatform, PlatformContext
+from components.spec import SECRET_KEYS
+
+PLATFORM_NAME = "inference-ra"
+
+
+def run_program() -> InferencePlatform:
+    spec = spec_from_pulumi_config()
+    cfg = pulumi.Config(NAMESPACE)
+    secrets = {key: value for key in SECRET_KEYS if (value := cfg.get_secret(key)) is not None}
+    ctx = PlatformContext(
+        stack=pulumi.get_stack(), spec=spec, region=pulumi.Config("aws").get("region"), secrets=secrets
+    )
+    return InferencePlatform(PLATFORM_NAME, ctx)
+
+
+def main() -> None:
+    try:
+        run_program()
+    except SpecError as exc:
+        raise pulumi.RunError(f"invalid stack config:\n{exc}") from None

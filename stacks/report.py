@@ -1,0 +1,68 @@
+"""report.md: what a reviewer reads first — resources per layer, GPUs and nodes, cost, and the extra sections
+other layers contribute (planner estimates, policy results) through `SECTIONS`."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+
+from stacks.engine import Plan
+
+Section = Callable[[Plan], str]
+# Extra sections, in order; layers append theirs (planner, policy).
+SECTIONS: list[Section] = []
+
+
+def layer_of(urn: str) -> str:
+    """The RA layer of a resource: the `inference-ra:<layer>:` component in its URN's type chain."""
+    chain = urn.split("::")[2].split("$")
+    for t in chain[1:]:
+        if t.startswith("inference-ra:"):
+            return t.split(":")[1]
+    return "platform"
+
+
+def resources_section(plan: Plan) -> str:
+    counts = Counter(layer_of(r.urn) for r in plan.resources if r.custom)
+    lines = ["## Resources per layer", "", "| layer | resources |", "|---|---:|"]
+    lines += [f"| {layer} | {n} |" for layer, n in sorted(counts.items())]
+    lines.append(f"| **total** | **{sum(counts.values())}** |")
+    return "\n".join(lines)
+
+
+def capacity_section(plan: Plan) -> str:
+    spec = plan.spec
+    lines = [
+        "## GPU capacity and cost",
+        "",
+        "| pool | node type | GPU | nodes (min-max) | GPUs (min-max) | $/hour (min-max) |",
+        "|---|---|---|---|---|---|",
+    ]
+    tot = [0, 0, 0.0, 0.0]
+    for pool in spec.gpu_pools:
+        nt = spec.node_type(pool)
+        if nt is None:
+            continue
+        n0, n1 = pool.nodes.min, pool.nodes.max
+        c0, c1 = n0 * nt.price_per_hour_usd, n1 * nt.price_per_hour_usd
+        tot = [tot[0] + n0 * nt.gpus, tot[1] + n1 * nt.gpus, tot[2] + c0, tot[3] + c1]
+        lines.append(
+            f"| {pool.name} | {nt.key} | {nt.gpu} | {n0}-{n1} | {n0 * nt.gpus}-{n1 * nt.gpus} | {c0:,.2f}-{c1:,.2f} |"
+        )
+    lines.append(f"| **total** | | | | **{tot[0]}-{tot[1]}** | **{tot[2]:,.2f}-{tot[3]:,.2f}** |")
+    lines += ["", "Prices: node catalog list prices (components/catalog/nodes.py), compute only."]
+    return "\n".join(lines)
+
+
+def render_report(plan: Plan) -> str:
+    spec = plan.spec
+    head = [
+        f"# inference-ra plan: `{plan.stack}`",
+        "",
+        f"Cluster `{spec.cluster.name}` ({spec.cluster.provider}, Kubernetes {spec.cluster.kubernetes_version}), "
+        f"fabric `{spec.network.fabric.type}`, {len(spec.gpu_pools)} GPU pool(s), "
+        f"{len(spec.serving.models)} model(s).",
+    ]
+    parts = ["\n".join(head), resources_section(plan), capacity_section(plan)]
+    parts += [s(plan) for s in SECTIONS]
+    return "\n\n".join(p for p in parts if p) + "\n"

@@ -1,0 +1,241 @@
+"""Validation of a rendered plan against reality.
+
+- Built-in kinds: strict Kubernetes OpenAPI (kubernetes-validate's strict schemas for the stack's version).
+- Custom resources: the `openAPIV3Schema` of the exact served version in the upstream CRD, made strict the way the
+  API server's `fieldValidation=Strict` is (unknown fields rejected unless the schema preserves them).
+- Helm charts: every values key must exist in the chart's upstream values.yaml (free-form maps accepted where the
+  upstream default is an empty map, a list or a scalar placeholder).
+Compiled validators are cached per (version, apiVersion, kind): a schema is compiled once per process.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate.utils as kvu
+import referencing
+import yaml
+
+from components.catalog import CHARTS
+from components.k8s import is_builtin, split_api_version
+
+CHART_TYPE = "kubernetes:helm.sh/v4:Chart"
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True)
+class Finding:
+    resource: str  # "<Kind> <namespace>/<name>" or "chart <name>"
+    path: str
+    message: str
+
+    def render(self) -> str:
+        at = f" at {self.path}" if self.path else ""
+        return f"{self.resource}{at}: {self.message}"
+
+
+@dataclass
+class Result:
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    checked_objects: int = 0
+    checked_charts: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "checkedObjects": self.checked_objects,
+            "checkedCharts": self.checked_charts,
+            "notes": self.notes,
+            "findings": [{"resource": f.resource, "path": f.path, "message": f.message} for f in self.findings],
+        }
+
+
+def load_plan_dir(path: Path) -> dict[str, Any]:
+    data = json.loads((path / "plan.json").read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or "resources" not in data:
+        raise ValueError(f"{path}/plan.json is not a plan")
+    return data
+
+
+# ---------------------------------------------------------------------------------------------------- core kinds
+def _schema_version(k8s_version: str) -> str:
+    wanted = kvu.major_minor(k8s_version)
+    versions = [v for v in kvu.all_versions() if kvu.major_minor(v) <= wanted]
+    if not versions:
+        raise ValueError(f"kubernetes-validate has no schemas for {k8s_version}")
+    return versions[-1]
+
+
+@lru_cache(maxsize=8)
+def _core_registry(version: str) -> referencing.Registry:
+    defs = kvu.schema_contents(f"kubernetes-json-schema/v{version}-local-strict/_definitions.json", version)
+    return referencing.Resource.from_contents(defs) @ referencing.Registry()  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=512)
+def core_validator(k8s_version: str, api_version: str, kind: str) -> jsonschema.protocols.Validator | None:
+    version = _schema_version(k8s_version)
+    api = api_version.replace("/", "-") if "/" in api_version else api_version
+    group, ver = split_api_version(api_version)
+    api = f"{group.split('.')[0]}-{ver}" if group else ver
+    try:
+        schema = kvu.schema_contents(
+            f"kubernetes-json-schema/v{version}-local-strict/{kind.lower()}-{api}.json", version
+        )
+    except FileNotFoundError:
+        return None
+    registry = referencing.Resource.from_contents(schema) @ _core_registry(version)
+    return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
+# -------------------------------------------------------------------------------------------- custom resources
+def strictify(schema: Any) -> Any:
+    """Reject unknown fields like the API server's strict field validation, except where the schema preserves them."""
+    if isinstance(schema, dict):
+        out = {k: strictify(v) for k, v in schema.items()}
+        if (
+            "properties" in out
+            and "additionalProperties" not in out
+            and not out.get("x-kubernetes-preserve-unknown-fields")
+        ):
+            out["additionalProperties"] = False
+        return out
+    if isinstance(schema, list):
+        return [strictify(v) for v in schema]
+    return schema
+
+
+@lru_cache(maxsize=4)
+def crd_index(crd_dir: str) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """(group, version, kind) -> strict openAPIV3Schema, for every served version of every CRD under crd_dir."""
+    index: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for path in sorted(Path(crd_dir).rglob("*.y*ml")):
+        for doc in yaml.load_all(path.read_text(encoding="utf-8"), Loader=_Loader):
+            if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
+                continue
+            spec = doc.get("spec") or {}
+            group, kind = spec.get("group"), (spec.get("names") or {}).get("kind")
+            for ver in spec.get("versions") or []:
+                if not ver.get("served", True):
+                    continue
+                schema = (ver.get("schema") or {}).get("openAPIV3Schema") or {"type": "object"}
+                index[(str(group), str(ver["name"]), str(kind))] = schema
+    return index
+
+
+@lru_cache(maxsize=256)
+def cr_validator(crd_dir: str, group: str, version: str, kind: str) -> jsonschema.protocols.Validator | None:
+    schema = crd_index(crd_dir).get((group, version, kind))
+    if schema is None:
+        return None
+    strict = strictify(copy.deepcopy(schema))
+    props = strict.setdefault("properties", {})
+    props["apiVersion"] = {"type": "string"}
+    props["kind"] = {"type": "string"}
+    props["metadata"] = {"type": "object"}
+    return jsonschema.Draft7Validator(strict)
+
+
+# ------------------------------------------------------------------------------------------------ chart values
+@lru_cache(maxsize=32)
+def chart_defaults(values_path: str) -> dict[str, Any]:
+    data = yaml.load(Path(values_path).read_text(encoding="utf-8"), Loader=_Loader)
+    return data if isinstance(data, dict) else {}
+
+
+def unknown_value_keys(values: Any, defaults: Any, path: str = "") -> list[str]:
+    """Paths of keys in `values` that the chart's values.yaml does not define."""
+    if not isinstance(values, dict) or not isinstance(defaults, dict) or not defaults:
+        return []  # free-form (empty map / list / scalar default): anything below is the chart's to interpret
+    bad: list[str] = []
+    for key, value in values.items():
+        here = f"{path}.{key}" if path else str(key)
+        if key not in defaults:
+            bad.append(here)
+        else:
+            bad += unknown_value_keys(value, defaults[key], here)
+    return bad
+
+
+def chart_values_file(chart: str) -> str | None:
+    for ref in CHARTS.values():
+        if ref.chart == chart:
+            return ref.values_file
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------- validator
+def _describe(obj: dict[str, Any]) -> str:
+    meta = obj.get("metadata") or {}
+    ns = meta.get("namespace")
+    return f"{obj.get('kind')} {ns + '/' if ns else ''}{meta.get('name')}"
+
+
+def _errors(validator: jsonschema.protocols.Validator, obj: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        ("/".join(str(p) for p in e.absolute_path), e.message)
+        for e in sorted(validator.iter_errors(obj), key=lambda e: [str(p) for p in e.absolute_path])
+    ]
+
+
+class Validator:
+    def __init__(
+        self, kubernetes_version: str, crd_dir: Path | None = None, chart_values_dir: Path | None = None
+    ) -> None:
+        self.kubernetes_version = kubernetes_version
+        self.crd_dir = str(crd_dir.resolve()) if crd_dir and crd_dir.is_dir() else None
+        self.chart_values_dir = chart_values_dir if chart_values_dir and chart_values_dir.is_dir() else None
+
+    def validate_object(self, obj: dict[str, Any]) -> list[Finding]:
+        what = _describe(obj)
+        if not (obj.get("metadata") or {}).get("name"):
+            return [Finding(what, "metadata.name", "every object needs an explicit name")]
+        api_version, kind = obj["apiVersion"], obj["kind"]
+        if is_builtin(api_version):
+            validator = core_validator(self.kubernetes_version, api_version, kind)
+            if validator is None:
+                return [Finding(what, "", f"no Kubernetes {self.kubernetes_version} schema for {api_version} {kind}")]
+        else:
+            if self.crd_dir is None:
+                return []
+            group, version = split_api_version(api_version)
+            validator = cr_validator(self.crd_dir, group, version, kind)
+            if validator is None:
+                return [Finding(what, "", f"no served CRD version {api_version} {kind} in {self.crd_dir}")]
+        return [Finding(what, path, msg) for path, msg in _errors(validator, obj)]
+
+    def validate_chart(self, inputs: dict[str, Any]) -> list[Finding]:
+        chart = str(inputs.get("chart", ""))
+        what = f"chart {chart}@{inputs.get('version', '?')}"
+        values_file = chart_values_file(chart)
+        if self.chart_values_dir is None:
+            return []
+        if values_file is None or not (self.chart_values_dir / values_file).is_file():
+            return [Finding(what, "", f"no upstream values.yaml for chart {chart!r} in {self.chart_values_dir}")]
+        defaults = chart_defaults(str(self.chart_values_dir / values_file))
+        return [
+            Finding(what, f"values.{p}", "key does not exist in the chart's values.yaml")
+            for p in unknown_value_keys(inputs.get("values") or {}, defaults)
+        ]
+
+    def validate_plan(self, plan: dict[str, Any]) -> Result:
+        result = Result()
+        if self.crd_dir is None:
+            result.notes.append("custom resources not validated: no --crd-dir / INFERENCE_RA_CRD_DIR")
+        if self.chart_values_dir is None:
+            result.notes.append("chart values not validated: no --chart-values-dir / INFERENCE_RA_CHART_VALUES_DIR")
+        for r in plan["resources"]:
+            inputs = r.get("inputs") or {}
+            if r["type"] == CHART_TYPE:
+                result.checked_charts += 1
+                result.findings += self.validate_chart(inputs)
+            elif r["type"].startswith("kubernetes:") and "apiVersion" in inputs and "kind" in inputs:
+                result.checked_objects += 1
+                result.findings += self.validate_object(inputs)
+        return result
