@@ -1,0 +1,1 @@
+"""VPC, the GPU fabric (EFA / InfiniBand / RoCE), the Network Operator and topology labels."""
