@@ -90,6 +90,7 @@ def test_free_form_maps_accept_any_keys() -> None:
     defaults = {"nodeSelector": {}, "tolerations": [], "image": {"tag": ""}}
     values = {"nodeSelector": {"a": "b"}, "tolerations": [{"key": "x"}], "image": {"tag": "1", "tga": 2}}
     assert unknown_value_keys(values, defaults) == ["image.tga"]
+    assert unknown_value_keys({"x": 1}, {"a": 1}) == ["x"]
 
 
 def test_strictify_respects_preserve_unknown_fields() -> None:
@@ -111,3 +112,12 @@ def test_validator_without_upstream_notes_what_it_skipped(tmp_path: Path) -> Non
         }
     )
     assert result.findings == [] and len(result.notes) == 2
+
+
+def test_documented_commented_keys_are_accepted(validator: Validator) -> None:
+    good = {"chart": "gpu-operator", "values": {"dcgmExporter": {"config": {"name": "my-metrics"}}}}
+    assert validator.validate_chart(good) == []
+    typo = {"chart": "gpu-operator", "values": {"dcgmExporter": {"config": {"nmae": "my-metrics"}}}}
+    assert [f.path for f in validator.validate_chart(typo)] == ["values.dcgmExporter.config.nmae"]
+    elsewhere = {"chart": "gpu-operator", "values": {"driver": {"config": {"name": "x"}}}}
+    assert [f.path for f in validator.validate_chart(elsewhere)] == ["values.driver.config"]
