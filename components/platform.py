@@ -80,8 +80,10 @@ class Layer(pulumi.ComponentResource):
 #   observability  Prometheus stack, monitors, rules, dashboards      -> handles prometheus_url
 #   serving        Dynamo platform, tenants, graphs, Triton, autoscaling, optimization, benchmarks
 LAYERS: tuple[tuple[str, str], ...] = (
+    ("network", "networking.vpc:build"),
     ("cluster", "components.providers:build_cluster"),
     ("namespaces", "components.namespaces:build"),
+    ("fabric", "networking.fabric:build"),
     ("observability", "components.observability.layer:build"),
 )
 
