@@ -85,6 +85,7 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("namespaces", "components.namespaces:build"),
     ("fabric", "networking.fabric:build"),
     ("observability", "components.observability.layer:build"),
+    ("serving", "serving.layer:build"),
 )
 
 

@@ -257,6 +257,24 @@ def _documented_only(value: Any, path: tuple[str, ...], values_path: str) -> lis
     return [".".join((*path, str(k))) for k in value if k not in documented]
 
 
+# Subcharts whose values the parent chart's values.yaml only partly repeats: (chart, subchart key) -> the
+# subchart's own values file. Helm merges the parent's block over the subchart's defaults, so a key is valid
+# when either file defines it.
+SUBCHART_VALUES: dict[tuple[str, str], str] = {
+    ("dynamo-platform", "dynamo-operator"): "dynamo-operator.values.yaml",
+}
+
+
+def merge_defaults(base: Any, over: Any) -> Any:
+    """Deep merge of two values trees (maps merge key by key; anything else: `over` wins)."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for key, value in over.items():
+            out[key] = merge_defaults(base.get(key), value) if key in base else value
+        return out
+    return over if over is not None else base
+
+
 def chart_values_file(chart: str) -> str | None:
     for ref in CHARTS.values():
         if ref.chart == chart:
@@ -313,6 +331,10 @@ class Validator:
         if values_file is None or not (self.chart_values_dir / values_file).is_file():
             return [Finding(what, "", f"no upstream values.yaml for chart {chart!r} in {self.chart_values_dir}")]
         defaults = chart_defaults(str(self.chart_values_dir / values_file))
+        for (parent, key), sub_file in SUBCHART_VALUES.items():
+            if parent == chart and (self.chart_values_dir / sub_file).is_file():
+                sub = chart_defaults(str(self.chart_values_dir / sub_file))
+                defaults = {**defaults, key: merge_defaults(sub, defaults.get(key) or {})}
         return [
             Finding(what, f"values.{p}", "key does not exist in the chart's values.yaml")
             for p in unknown_value_keys(
