@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from components.observability.monitors import KVBM_METRICS_PORT
 from components.spec import StackSpec
 from components.spec.serving import ModelSpec
 
@@ -85,6 +86,9 @@ def kv_env(model: ModelSpec, role: str, region: str | None) -> list[dict[str, st
     kv = model.kv_cache
     env: dict[str, str] = {}
     if kv.connector == "kvbm":
+        # KVBM serves its own metrics (kvbm_*) on a separate port; the observability layer scrapes it.
+        env["DYN_KVBM_METRICS"] = "true"
+        env["DYN_KVBM_METRICS_PORT"] = str(KVBM_METRICS_PORT)
         if kv.cpu_gi:
             env["DYN_KVBM_CPU_CACHE_GB"] = str(kv.cpu_gi)
         if kv.disk_gi:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.observability.layer import prometheus_url as observability_prometheus_url
 from components.spec import StackSpec
 
 KAI_NAMESPACE = "kai-scheduler"  # the namespace KAI's own components expect (Grove exempts kai-scheduler:binder)
@@ -20,17 +21,12 @@ GROVE_NAMESPACE = "grove-system"
 
 
 def prometheus_url(spec: StackSpec, handles: dict[str, Any] | None = None) -> str | None:
-    """Where the Planner and the operator query Prometheus: the observability layer's handle, an external URL, or
-    the in-cluster kube-prometheus-stack Service; None when observability is off."""
-    obs = spec.observability
-    if not obs.enabled:
-        return None
+    """Where the Planner and the operator query Prometheus: the observability layer's handle, else the same
+    function that layer uses; None when observability is off."""
     handle = (handles or {}).get("prometheus_url")
     if isinstance(handle, str) and handle:
         return handle
-    if obs.prometheus.mode == "external":
-        return obs.prometheus.url
-    return f"http://prometheus-kube-prometheus-prometheus.{obs.prometheus.namespace}.svc.cluster.local:9090"
+    return observability_prometheus_url(spec)
 
 
 def platform_values(spec: StackSpec, handles: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -41,15 +37,12 @@ def platform_values(spec: StackSpec, handles: dict[str, Any] | None = None) -> d
     dynamo_block: dict[str, Any] = {}
     url = prometheus_url(spec, handles)
     if url:
-        metrics: dict[str, Any] = {"prometheusEndpoint": url}
-        if spec.observability.prometheus.mode == "deploy":
-            # Render PodMonitors deterministically (the chart's null = "auto-detect" does not work under helm
-            # template / Pulumi's client-side rendering); the observability layer installs the CRDs first.
-            metrics["podMonitors"] = {"enabled": True}
-        dynamo_block["metrics"] = metrics
+        # The observability layer renders its own PodMonitors for frontends, workers and KVBM (with graph and pool
+        # target labels the SLO alerts select on), so the operator's generic ones stay off: no double scraping.
+        dynamo_block["metrics"] = {"prometheusEndpoint": url, "podMonitors": {"enabled": False}}
     if dynamo_block:
         operator["dynamo"] = dynamo_block
-    return {
+    values: dict[str, Any] = {
         "global": {
             "nats": {"install": d.nats},
             "etcd": {"install": False},
@@ -58,6 +51,9 @@ def platform_values(spec: StackSpec, handles: dict[str, Any] | None = None) -> d
         },
         "dynamo-operator": operator,
     }
+    if d.nats and spec.observability.enabled:
+        values["nats"] = {"promExporter": {"enabled": True}}  # NATS metrics for the dynamo-nats PodMonitor
+    return values
 
 
 def kai_values() -> dict[str, Any]:

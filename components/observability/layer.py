@@ -118,7 +118,7 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
             opts=ctx.k8s_opts(parent, namespace=ns),
         )
         deps.append(chart)
-        ctx.handles["prometheus_chart"] = chart
+        ctx.handles["prometheus_stack"] = chart
     if spec.gpu_operator.dcgm_exporter:
         kobj.apply(dcgm_configmap(), ctx.k8s_opts(parent, namespace=GPU_OPERATOR_NAMESPACE))
     if obs.prometheus.operator_crds or obs.prometheus.mode == "deploy":
