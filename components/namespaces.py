@@ -8,6 +8,8 @@ from components import k8s as kobj
 from components.platform import PlatformContext, kubernetes_namespace_labels
 from components.spec import StackSpec
 
+KEDA_NAMESPACE = "keda"
+
 
 def namespaces_for(spec: StackSpec) -> list[str]:
     """Every namespace the stack needs, sorted."""
@@ -20,6 +22,8 @@ def namespaces_for(spec: StackSpec) -> list[str]:
     for m in spec.serving.models:
         names.add(model_namespace(spec, m.name))
     names.update(t.namespace for t in spec.serving.triton)
+    if any(m.autoscaling.mode == "keda" for m in spec.serving.models):
+        names.add(KEDA_NAMESPACE)
     names.discard("kube-system")
     return sorted(names)
 
