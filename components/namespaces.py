@@ -8,6 +8,8 @@ from components import k8s as kobj
 from components.platform import PlatformContext, kubernetes_namespace_labels
 from components.spec import StackSpec
 
+KEDA_NAMESPACE = "keda"
+
 
 def namespaces_for(spec: StackSpec) -> list[str]:
     """Every namespace the stack needs, sorted."""
@@ -24,6 +26,8 @@ def namespaces_for(spec: StackSpec) -> list[str]:
         names.add("kai-scheduler")  # KAI Scheduler release (serving/platform.py)
     if spec.serving.models and spec.serving.dynamo.grove:
         names.add("grove-system")  # Grove operator release (serving/platform.py)
+    if any(m.autoscaling.mode == "keda" for m in spec.serving.models):
+        names.add(KEDA_NAMESPACE)
     names.discard("kube-system")
     return sorted(names)
 

@@ -78,14 +78,20 @@ class Layer(pulumi.ComponentResource):
 #   storage        local NVMe, parallel FS, model bucket, model cache -> handles model_cache_pvc, prefetch_jobs
 #   acceptance     per-pool burn-in                                   -> handles acceptance[pool]
 #   observability  Prometheus stack, monitors, rules, dashboards      -> handles prometheus_url
-#   serving        Dynamo platform, tenants, graphs, Triton, autoscaling, optimization, benchmarks
+#   tenancy        KAI queues, tenant quota / NetworkPolicies / RBAC   -> handles kai_queues, tenant_namespaces
+#   serving        Dynamo platform, graphs, optimization, benchmarks
+#   autoscaling    KEDA chart + ScaledObjects on the graphs' scaling adapters (after serving)
+#   triton         Triton Deployments, Services, HPAs (after serving)
 LAYERS: tuple[tuple[str, str], ...] = (
     ("network", "networking.vpc:build"),
     ("cluster", "components.providers:build_cluster"),
     ("namespaces", "components.namespaces:build"),
     ("fabric", "networking.fabric:build"),
     ("observability", "components.observability.layer:build"),
+    ("tenancy", "serving.tenancy:build"),
     ("serving", "serving.layer:build"),
+    ("autoscaling", "serving.keda:build"),
+    ("triton", "serving.triton:build"),
 )
 
 

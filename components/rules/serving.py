@@ -34,23 +34,6 @@ def planner_sla_needs(spec: StackSpec) -> Iterator[Problem]:
             )
 
 
-@rule("kai-queue-for-model")
-def kai_queue_for_model(spec: StackSpec) -> Iterator[Problem]:
-    """With KAI on, the operator puts a graph without a queue annotation in queue `dynamo` and refuses to deploy
-    it when that Queue does not exist; this stack only creates the tenants' queues."""
-    if not spec.serving.dynamo.kai_scheduler:
-        return
-    queues = sorted(q.name for q in spec.scheduling.queues)
-    for i, m in enumerate(spec.serving.models):
-        if not m.tenant:
-            yield Problem(
-                f"serving.models[{i}].tenant",
-                "serving.dynamo.kaiScheduler is on, so every graph must run in a tenant's KAI queue",
-                None,
-                f"set tenant to one of {queues}" if queues else "add scheduling.queues and set tenant",
-            )
-
-
 @rule("multinode-orchestrator")
 def multinode_orchestrator(spec: StackSpec) -> Iterator[Problem]:
     """The operator renders multinode components as Grove PodCliqueSets or, without Grove, as LeaderWorkerSets;

@@ -15,7 +15,29 @@ class QueueSpec(SpecModel):
     gpu_quota: int = Field(0, ge=0, description="Guaranteed GPUs (KAI deserved quota).")
     gpu_limit: int | None = Field(None, ge=0, description="GPU limit (default: no limit).")
     over_quota_weight: int = Field(1, ge=0, description="Share of idle GPUs above quota.")
-    priority: int | None = Field(None, description="Queue priority.")
+    priority: int | None = Field(None, description="Queue priority (KAI default 100; higher is served first).")
+    admin_groups: list[str] = Field(
+        default_factory=list,
+        description="Identity-provider groups bound to the tenant's deployer Role (manage graphs in the namespace).",
+    )
+    viewer_groups: list[str] = Field(
+        default_factory=list, description="Identity-provider groups bound to the tenant's read-only viewer Role."
+    )
+    ingress_from_namespaces: list[str] = Field(
+        default_factory=list,
+        description="Namespaces allowed to reach the tenant's frontends and Triton servers (empty: any namespace).",
+    )
+    egress_cidrs: list[str] = Field(
+        default_factory=lambda: ["0.0.0.0/0"],
+        description="Destinations of HTTPS egress (model hubs, object storage, kube-apiserver); narrow it to "
+        "your proxy, mirror and API endpoint CIDRs.",
+    )
+    cpu: int | None = Field(None, ge=1, description="ResourceQuota on CPU requests, cores (absent: none).")
+    memory_gi: int | None = Field(None, ge=1, description="ResourceQuota on memory requests, GiB (absent: none).")
+    max_pods: int | None = Field(None, ge=1, description="ResourceQuota on pods (absent: none).")
+    load_balancers: int = Field(
+        0, ge=0, description="Services of type LoadBalancer the tenant may create (0: expose through the gateway)."
+    )
 
     @property
     def resolved_namespace(self) -> str:
@@ -24,6 +46,11 @@ class QueueSpec(SpecModel):
 
 class SchedulingSpec(SpecModel):
     queues: list[QueueSpec] = Field(default_factory=list, description="Tenants and their GPU queues.")
+    parent_queue: str = Field(
+        "inference-ra",
+        pattern=r"^[a-z][a-z0-9-]{0,40}$",
+        description="KAI parent (department) queue the tenant queues hang under; KAI schedules only leaf queues.",
+    )
     topology_aware: bool = Field(False, description="Place multinode replicas within racks / NVLink domains.")
 
 

@@ -171,6 +171,23 @@ class TritonModelSpec(SpecModel):
     replicas: int = Field(1, ge=1, description="Minimum replicas.")
     max_replicas: int = Field(4, ge=1, description="HPA maximum replicas.")
     namespace: str = Field("triton", description="Namespace.")
+    cpu: int = Field(4, ge=1, description="CPU request per replica, cores (the HPA scales on its utilization).")
+    memory_gi: int = Field(16, ge=1, description="Memory request and limit per replica, GiB.")
+    target_cpu_utilization: int = Field(
+        70, ge=1, le=100, description="HPA target: average CPU utilization of the replicas, percent."
+    )
+    s3_endpoint: str | None = Field(
+        None,
+        pattern=r"^https?://[^/]+:[0-9]+$",
+        description="S3-compatible endpoint with scheme and port (bare metal, e.g. https://s3.example.com:443); "
+        "absent: AWS S3.",
+    )
+    s3_region: str | None = Field(None, description="S3 region (AWS_DEFAULT_REGION; default: the stack's region).")
+    s3_credentials_secret: str | None = Field(
+        None,
+        description="Secret in the namespace with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the repository "
+        "(needed off AWS; on EKS the IRSA model-reader role is used instead).",
+    )
 
 
 class RoutingSpec(SpecModel):

@@ -40,20 +40,6 @@ def test_rejects_planner_sla_without_slo() -> None:
     assert paths(rules.planner_sla_needs(spec)) == ["serving.models[0].slo"]
 
 
-def test_kai_queue_passes_with_tenant() -> None:
-    spec = make_spec(
-        model={"tenant": "team-a"}, dynamo={"kaiScheduler": True}, scheduling={"queues": [{"name": "team-a"}]}
-    )
-    assert list(rules.kai_queue_for_model(spec)) == []
-
-
-def test_rejects_model_without_queue_when_kai_is_on() -> None:
-    spec = make_spec(dynamo={"kaiScheduler": True}, scheduling={"queues": [{"name": "team-a"}]})
-    problems = list(rules.kai_queue_for_model(spec))
-    assert paths(problems) == ["serving.models[0].tenant"]
-    assert "team-a" in problems[0].fix
-
-
 def test_multinode_passes_with_grove() -> None:
     spec = make_spec(model={**DISAGG, "decode": {"tensorParallel": 16, "multinode": True}}, dynamo={"grove": True})
     assert list(rules.multinode_orchestrator(spec)) == []
