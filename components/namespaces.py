@@ -14,6 +14,8 @@ KEDA_NAMESPACE = "keda"
 def namespaces_for(spec: StackSpec) -> list[str]:
     """Every namespace the stack needs, sorted."""
     names = {"gpu-operator", spec.serving.dynamo.namespace, "model-cache"}
+    if any(p.compute_domain for p in spec.gpu_pools):
+        names.add("nvidia-dra-driver")  # NVIDIA DRA driver for GB200 ComputeDomains (gpu_nodepools/operator.py)
     if spec.network.fabric.type in ("infiniband", "roce"):
         names.add("network-operator")
     if spec.observability.enabled and spec.observability.prometheus.mode == "deploy":

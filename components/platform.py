@@ -86,6 +86,7 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("network", "networking.vpc:build"),
     ("cluster", "components.providers:build_cluster"),
     ("namespaces", "components.namespaces:build"),
+    ("compute", "gpu_nodepools.compute:build"),
     ("fabric", "networking.fabric:build"),
     ("observability", "components.observability.layer:build"),
     ("tenancy", "serving.tenancy:build"),

@@ -98,6 +98,22 @@ def _kms(name: str, inputs: dict[str, Any], region: str, rid: str) -> dict[str, 
     return {"keyId": key_id, "arn": f"arn:aws:kms:{region}:{ACCOUNT}:key/{key_id}"}
 
 
+def _oidc_provider(name: str, inputs: dict[str, Any], region: str, rid: str) -> dict[str, Any]:
+    host = str(inputs.get("url") or f"oidc.eks.{region}.amazonaws.com/id/{_digest('oidc', name, n=32).upper()}")
+    host = host.removeprefix("https://")
+    return {"arn": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{host}", "id": host}
+
+
+def _node_group(name: str, inputs: dict[str, Any], region: str, rid: str) -> dict[str, Any]:
+    group = inputs.get("nodeGroupName") or name
+    cluster = inputs.get("clusterName") or "cluster"
+    return {
+        "arn": f"arn:aws:eks:{region}:{ACCOUNT}:nodegroup/{cluster}/{group}/{_digest('ng', group, n=8)}",
+        "nodeGroupName": group,
+        "status": "ACTIVE",
+    }
+
+
 def _launch_template(name: str, inputs: dict[str, Any], region: str, rid: str) -> dict[str, Any]:
     return {"latestVersion": 1, "defaultVersion": 1}
 
@@ -107,6 +123,8 @@ _EXTRA = {
     "aws:fsx/lustreFileSystem:LustreFileSystem": _fsx,
     "aws:kms/key:Key": _kms,
     "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,
+    "aws:eks/nodeGroup:NodeGroup": _node_group,
 }
 
 

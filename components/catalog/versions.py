@@ -75,6 +75,16 @@ CHARTS: dict[str, ChartRef] = {
         "aws-efa-k8s-device-plugin.values.yaml",
         "aws/eks-charts aws-efa-k8s-device-plugin v0.5.30",
     ),
+    # Standalone NVIDIA DRA driver for GB200 ComputeDomains (GPUs stay with the GPU Operator's device plugin).
+    # ../shared/upstream holds no values.yaml for it yet: `validate` reports that until one is added
+    # (kubernetes-sigs/dra-driver-nvidia-gpu deployments/helm/dra-driver-nvidia-gpu/values.yaml at tag v0.4.1).
+    "dra-driver-nvidia-gpu": ChartRef(
+        "oci://registry.k8s.io/dra-driver-nvidia/charts/dra-driver-nvidia-gpu",
+        "0.4.1",
+        "",
+        "dra-driver-nvidia-gpu.values.yaml",
+        "kubernetes-sigs/dra-driver-nvidia-gpu chart 0.4.1 (the DRA driver GPU Operator v26.7.0 integrates)",
+    ),
     "aws-fsx-csi-driver": ChartRef(
         "aws-fsx-csi-driver",
         "1.17.0",
@@ -107,4 +117,5 @@ IMAGES: dict[str, str] = {
     "aiperf": "nvcr.io/nvidia/ai-dynamo/aiperf:0.3.0",
     "prefetch": "python:3.12.11-slim-bookworm",
     "busybox": "busybox:1.37.0",
+    "kubectl": "registry.k8s.io/kubectl:v1.33.4",  # node labeller of selector-based pools (gpu_nodepools)
 }

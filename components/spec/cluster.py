@@ -56,6 +56,17 @@ class ClusterSpec(SpecModel):
         default_factory=list, description="EKS access entries for administrators and CI roles (aws)."
     )
     tags: dict[str, str] = Field(default_factory=dict, description="Tags added to every cloud resource.")
+    imds_hop_limit: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="IMDSv2 (tokens required) PUT response hop limit of every node (aws). 2 lets containers that "
+        "read instance metadata (NCCL/EFA topology detection, node agents) reach it; 1 confines it to the host.",
+    )
+    control_plane_logs: list[Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]] = Field(
+        default_factory=lambda: ["api", "audit", "authenticator"],  # type: ignore[arg-type]
+        description="EKS control-plane log types sent to CloudWatch Logs (aws).",
+    )
 
     @property
     def resolved_node_os(self) -> str:

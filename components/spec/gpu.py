@@ -84,6 +84,13 @@ class GpuPoolSpec(SpecModel):
         False, description="GB200 NVL72: create a DRA ComputeDomain (IMEX) spanning the pool's NVLink domain."
     )
     max_unavailable: int = Field(1, ge=1, description="Nodes updated at once during a rolling node update.")
+    root_volume_gi: int = Field(
+        500,
+        ge=64,
+        le=16384,
+        description="Encrypted gp3 root volume per node, GiB (aws); holds the OS and, without localNvme, the "
+        "container images (inference images are 10-30 GiB each).",
+    )
 
 
 class DriverSpec(SpecModel):

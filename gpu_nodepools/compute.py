@@ -1,0 +1,64 @@
+"""The `compute` layer: GPU node pools (EKS node groups, or labels/taints on an existing cluster's nodes), the GPU
+Operator, and for GB200 pools the DRA driver with ComputeDomains.
+
+Leaves handles: `gpu_node_groups` {pool: eks.NodeGroup} (aws), `gpu_operator` (the chart), `compute_domains`
+{pool: {namespace: (ComputeDomain name, ResourceClaimTemplate name)}}, `local_nvme_paths` {pool: host path of the
+NVMe RAID0 array} for the storage layer.
+"""
+
+from __future__ import annotations
+
+import pulumi
+
+from components.platform import PlatformContext
+from components.spec import GpuPoolSpec
+from gpu_nodepools.aws_pools import build_aws_pool, local_nvme_host_path
+from gpu_nodepools.existing import build_existing_pool, build_labeller_rbac
+from gpu_nodepools.operator import build_gpu_operator
+
+
+class GpuNodePool(pulumi.ComponentResource):
+    """A pool of identical GPU nodes, labelled for its pool/GPU/fabric and tainted for GPU work."""
+
+    def __init__(
+        self,
+        name: str,
+        pool: GpuPoolSpec,
+        ctx: PlatformContext,
+        labeller_deps: list[pulumi.Resource],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("inference-ra:gpu_nodepools:GpuNodePool", name, None, opts)
+        self.resources: list[pulumi.Resource]
+        if ctx.spec.cluster.provider == "aws":
+            group = build_aws_pool(ctx, self, pool)
+            self.resources = [group]
+            self.register_outputs({"nodeGroupName": group.node_group_name})
+        else:
+            self.resources = build_existing_pool(ctx, self, pool, labeller_deps)
+            self.register_outputs({})
+
+
+def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
+    spec = ctx.spec
+    labeller_deps: list[pulumi.Resource] = []
+    if spec.cluster.provider != "aws" and any(p.node_selector for p in spec.gpu_pools):
+        labeller_deps = build_labeller_rbac(ctx, parent)
+    pools: list[pulumi.Resource] = []
+    groups = {}
+    nvme: dict[str, str] = {}
+    for pool in spec.gpu_pools:
+        component = GpuNodePool(
+            f"{spec.cluster.name}-{pool.name}", pool, ctx, labeller_deps, pulumi.ResourceOptions(parent=parent)
+        )
+        pools.extend(component.resources)
+        if spec.cluster.provider == "aws":
+            groups[pool.name] = component.resources[0]
+        path = local_nvme_host_path(spec, pool)
+        if path:
+            nvme[pool.name] = path
+    ctx.handles["gpu_node_groups"] = groups
+    ctx.handles["local_nvme_paths"] = nvme
+    # The operator's daemonsets land on the GPU nodes; on aws wait for the node groups so the first reconcile
+    # sees them (on an existing cluster the nodes are already there).
+    build_gpu_operator(ctx, parent, depends_on=pools if spec.cluster.provider == "aws" else [])

@@ -1,0 +1,188 @@
+"""The NVIDIA GPU Operator chart, and for GB200 NVL72 pools the NVIDIA DRA driver with a ComputeDomain.
+
+Values are typed by the spec and every key exists in the chart's values.yaml (tests check it against
+../shared/upstream/chart-values/gpu-operator.values.yaml):
+- driver: pre-installed on the EKS accelerated AMI (off), installed by the operator on bare metal (on, pinned);
+  `driver.rdma` (GPUDirect RDMA, nvidia-peermem) on with an InfiniBand/RoCE fabric or `gpuOperator.rdma`;
+- GDS and GDRCopy: containers of the operator's driver pods, so only where the operator installs the driver;
+- toolkit: off where the AMI ships the NVIDIA Container Toolkit; device plugin, GFD, DCGM exporter (ServiceMonitor
+  when observability is on), node status exporter, MIG manager (cluster-wide strategy), GDS, GDRCopy, CDI;
+- daemonsets tolerate the GPU taint and every extra pool taint.
+
+GB200 ComputeDomains (IMEX over multi-node NVLink) use the standalone NVIDIA DRA driver chart
+(`dra-driver-nvidia-gpu` 0.4.1, oci://registry.k8s.io/dra-driver-nvidia/charts) with only its computeDomains part
+on: GPUs stay with the operator's device plugin. The GPU Operator v26.7.0 chart can also run that driver, but only
+through its GPUCluster CR, which replaces ClusterPolicy cluster-wide and is a technology preview. The
+ComputeDomain CRD ships in the gpu-operator chart's crds/ (resource.nvidia.com/v1beta1), so the DRA chart skips
+its own CRDs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from components import k8s as kobj
+from components.catalog import CHARTS
+from components.constants import GPU_TOLERATION
+from components.platform import PlatformContext
+from components.rules.compute import driver_managed_by_operator
+from components.spec import GpuPoolSpec, StackSpec
+from gpu_nodepools.labels import COMPUTE_DOMAIN_LABEL, pool_taints
+
+GPU_OPERATOR_NAMESPACE = "gpu-operator"
+DRA_NAMESPACE = "nvidia-dra-driver"
+OPERATOR_DRIVER_ROOT = "/run/nvidia/driver"  # where the operator's driver container exposes the driver
+
+
+def operator_driver(spec: StackSpec) -> bool:
+    return driver_managed_by_operator(spec)
+
+
+def toolkit_enabled(spec: StackSpec) -> bool:
+    """The container toolkit: off where the AMI already ships it (EKS accelerated AMI)."""
+    from components.catalog.compat import AMI_FAMILIES
+
+    if spec.cluster.provider == "aws":
+        ami = AMI_FAMILIES.get(spec.cluster.resolved_node_os)
+        if ami is not None and ami.toolkit_preinstalled:
+            return False
+    return spec.gpu_operator.toolkit
+
+
+def rdma_enabled(spec: StackSpec) -> bool:
+    rdma = spec.gpu_operator.rdma
+    if rdma is not None:
+        return rdma
+    return spec.network.fabric.type in ("infiniband", "roce")
+
+
+def mig_strategy(spec: StackSpec) -> str | None:
+    """The cluster-wide MIG strategy (None: no pool uses MIG). `mig-profiles` rejects conflicting pools."""
+    strategies = {p.mig.strategy for p in spec.gpu_pools if p.mig.strategy != "none"}
+    if not strategies:
+        return None
+    return "mixed" if "mixed" in strategies else "single"
+
+
+def daemonset_tolerations(spec: StackSpec) -> list[dict[str, str]]:
+    tolerations = [dict(GPU_TOLERATION)]
+    for pool in spec.gpu_pools:
+        for t in pool_taints(pool)[1:]:
+            tol = {"key": t["key"], "operator": "Equal", "value": t["value"], "effect": t["effect"]}
+            if tol not in tolerations:
+                tolerations.append(tol)
+    return tolerations
+
+
+def gpu_operator_values(spec: StackSpec) -> dict[str, Any]:
+    op = spec.gpu_operator
+    driver = operator_driver(spec)
+    rdma = rdma_enabled(spec)
+    mig = mig_strategy(spec)
+    driver_values: dict[str, Any] = {"enabled": driver}
+    if driver:
+        driver_values["version"] = op.driver.version
+        driver_values["rdma"] = {"enabled": rdma, "useHostMofed": op.driver.use_host_mofed}
+        # A driver reload drains GPU pods; never more than the pools allow at once.
+        driver_values["upgradePolicy"] = {
+            "autoUpgrade": True,
+            "maxParallelUpgrades": min(p.max_unavailable for p in spec.gpu_pools),
+        }
+    values: dict[str, Any] = {
+        "cdi": {"enabled": op.cdi},
+        "nfd": {"enabled": True},
+        "daemonsets": {"tolerations": daemonset_tolerations(spec)},
+        "driver": driver_values,
+        "toolkit": {"enabled": toolkit_enabled(spec)},
+        "devicePlugin": {"enabled": op.device_plugin},
+        "gfd": {"enabled": True},
+        "dcgmExporter": {
+            "enabled": op.dcgm_exporter,
+            "serviceMonitor": {"enabled": op.dcgm_exporter and spec.observability.enabled},
+        },
+        "nodeStatusExporter": {"enabled": op.node_status_exporter},
+        "migManager": {"enabled": mig is not None},
+        # nvidia-fs (GDS) and gdrdrv run as containers of the operator's driver pods: only with its driver.
+        "gds": {"enabled": op.gds and driver},
+        "gdrcopy": {"enabled": op.gdrcopy and driver},
+    }
+    if mig is not None:
+        values["mig"] = {"strategy": mig}
+    if op.validator:
+        # Run a CUDA workload on each node as part of plugin validation, not only the device checks.
+        values["validator"] = {"plugin": {"env": [{"name": "WITH_WORKLOAD", "value": "true"}]}}
+    return values
+
+
+def compute_domain_pools(spec: StackSpec) -> list[GpuPoolSpec]:
+    return [p for p in spec.gpu_pools if p.compute_domain]
+
+
+def dra_driver_values(spec: StackSpec) -> dict[str, Any]:
+    """Minimal values of the DRA driver chart: ComputeDomains only, on the ComputeDomain pools' nodes."""
+    return {
+        "nvidiaDriverRoot": OPERATOR_DRIVER_ROOT if operator_driver(spec) else "/",
+        "resources": {"gpus": {"enabled": False}, "computeDomains": {"enabled": True}},
+        "kubeletPlugin": {"nodeSelector": {COMPUTE_DOMAIN_LABEL: "true"}},
+    }
+
+
+def compute_domain_names(pool: GpuPoolSpec) -> tuple[str, str]:
+    """(ComputeDomain name, ResourceClaimTemplate name) of a pool; serving pods claim the template."""
+    return f"{pool.name}-nvlink", f"{pool.name}-nvlink-channel"
+
+
+def compute_domain_namespaces(spec: StackSpec, pool: GpuPoolSpec) -> list[str]:
+    """Namespaces that need the pool's ComputeDomain: those of the models served on it (claims are namespaced)."""
+    from components.namespaces import model_namespace
+
+    return sorted({model_namespace(spec, m.name) for m in spec.serving.models if m.pool == pool.name})
+
+
+def compute_domain(pool: GpuPoolSpec, namespace: str) -> kobj.Manifest:
+    """A ComputeDomain for the pool's NVLink domain. numNodes 0: the DRA driver's default IMEX daemons with DNS
+    names start each daemon as soon as its node joins (the CRD recommends 0 in that mode)."""
+    name, template = compute_domain_names(pool)
+    return {
+        "apiVersion": "resource.nvidia.com/v1beta1",
+        "kind": "ComputeDomain",
+        "metadata": kobj.metadata(name, namespace, {"inference-ra.nvidia.com/pool": pool.name}),
+        "spec": {
+            "numNodes": 0,
+            "channel": {"resourceClaimTemplate": {"name": template}, "allocationMode": "Single"},
+        },
+    }
+
+
+def build_gpu_operator(
+    ctx: PlatformContext, parent: pulumi.Resource, depends_on: list[pulumi.Resource]
+) -> pulumi.Resource:
+    spec = ctx.spec
+    chart = kobj.chart(
+        "gpu-operator",
+        chart_ref=CHARTS["gpu-operator"],
+        namespace=GPU_OPERATOR_NAMESPACE,
+        values=gpu_operator_values(spec),
+        opts=ctx.k8s_opts(parent, depends_on=depends_on, namespace=GPU_OPERATOR_NAMESPACE),
+    )
+    ctx.handles["gpu_operator"] = chart
+    pools = compute_domain_pools(spec)
+    if not pools:
+        return chart
+    dra = kobj.chart(
+        "nvidia-dra-driver",
+        chart_ref=CHARTS["dra-driver-nvidia-gpu"],
+        namespace=DRA_NAMESPACE,
+        values=dra_driver_values(spec),
+        skip_crds=True,
+        opts=ctx.k8s_opts(parent, depends_on=[chart], namespace=DRA_NAMESPACE),
+    )
+    domains: dict[str, dict[str, tuple[str, str]]] = {}
+    for pool in pools:
+        for ns in compute_domain_namespaces(spec, pool):
+            kobj.apply(compute_domain(pool, ns), ctx.k8s_opts(parent, depends_on=[chart, dra], namespace=ns))
+            domains.setdefault(pool.name, {})[ns] = compute_domain_names(pool)
+    ctx.handles["compute_domains"] = domains
+    return chart
