@@ -25,7 +25,7 @@ import kubernetes_validate.utils as kvu
 import referencing
 import yaml
 
-from components.catalog import CHARTS
+from components.catalog import CHARTS, ChartRef
 from components.k8s import is_builtin, split_api_version
 
 CHART_TYPE = "kubernetes:helm.sh/v4:Chart"
@@ -275,11 +275,13 @@ def merge_defaults(base: Any, over: Any) -> Any:
     return over if over is not None else base
 
 
+def chart_ref(chart: str) -> ChartRef | None:
+    return next((ref for ref in CHARTS.values() if ref.chart == chart), None)
+
+
 def chart_values_file(chart: str) -> str | None:
-    for ref in CHARTS.values():
-        if ref.chart == chart:
-            return ref.values_file
-    return None
+    ref = chart_ref(chart)
+    return ref.values_file if ref else None
 
 
 # ---------------------------------------------------------------------------------------------------- validator
@@ -322,11 +324,20 @@ class Validator:
                 return [Finding(what, "", f"no served CRD version {api_version} {kind} in {self.crd_dir}")]
         return [Finding(what, path, msg) for path, msg in _errors(validator, obj)]
 
+    def unverified_chart(self, inputs: dict[str, Any]) -> str | None:
+        """A note when a chart cannot be validated because the reference set lacks it (declared in the catalog)."""
+        ref = chart_ref(str(inputs.get("chart", "")))
+        if self.chart_values_dir is None or ref is None or not ref.reference_missing:
+            return None
+        if (self.chart_values_dir / ref.values_file).is_file():
+            return None
+        return f"chart {ref.chart}@{ref.version} values not validated: {ref.reference_missing}"
+
     def validate_chart(self, inputs: dict[str, Any]) -> list[Finding]:
         chart = str(inputs.get("chart", ""))
         what = f"chart {chart}@{inputs.get('version', '?')}"
         values_file = chart_values_file(chart)
-        if self.chart_values_dir is None:
+        if self.chart_values_dir is None or self.unverified_chart(inputs):
             return []
         if values_file is None or not (self.chart_values_dir / values_file).is_file():
             return [Finding(what, "", f"no upstream values.yaml for chart {chart!r} in {self.chart_values_dir}")]
@@ -351,7 +362,11 @@ class Validator:
         for r in plan["resources"]:
             inputs = r.get("inputs") or {}
             if r["type"] == CHART_TYPE:
-                result.checked_charts += 1
+                note = self.unverified_chart(inputs)
+                if note and note not in result.notes:
+                    result.notes.append(note)
+                else:
+                    result.checked_charts += 1
                 result.findings += self.validate_chart(inputs)
             elif r["type"].startswith("kubernetes:") and "apiVersion" in inputs and "kind" in inputs:
                 result.checked_objects += 1

@@ -165,7 +165,11 @@ def test_network_handles_are_used(monkeypatch: Any) -> None:
     from components import platform
     from tests.compute import network_handles
 
-    layers = (("network", "tests.compute.network_handles:build"), *platform.LAYERS)
+    # the real network layer replaced by a stand-in that sets only the handle contract, with known ids
+    layers = tuple(
+        ("network", "tests.compute.network_handles:build") if name == "network" else (name, target)
+        for name, target in platform.LAYERS
+    )
     monkeypatch.setattr(platform, "LAYERS", layers)
     plan = synth_mapping("aws-net", stack_mapping("aws-h100"))
     cluster = one(plan, "aws:eks/cluster:Cluster", "infer-prod-cluster").inputs

@@ -43,6 +43,9 @@ def test_images_are_pinned() -> None:
 @pytest.mark.usefixtures("requires_upstream")
 def test_chart_values_files_exist_upstream() -> None:
     for name, ref in CHARTS.items():
+        if ref.reference_missing:  # declared gap: validate notes it instead of checking
+            assert len(ref.reference_missing) > 40, name
+            continue
         assert (CHART_VALUES_DIR / ref.values_file).is_file(), name
 
 
