@@ -88,6 +88,7 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("namespaces", "components.namespaces:build"),
     ("compute", "gpu_nodepools.compute:build"),
     ("fabric", "networking.fabric:build"),
+    ("storage", "storage.layer:build"),
     ("observability", "components.observability.layer:build"),
     ("tenancy", "serving.tenancy:build"),
     ("serving", "serving.layer:build"),

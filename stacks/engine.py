@@ -78,16 +78,27 @@ class Plan:
         }
 
 
+def _redact(value: Any) -> Any:
+    """A secret value with its shape kept (maps keep their keys, e.g. a Secret's stringData) and every leaf hidden."""
+    if isinstance(value, dict) and value.get(_SIG) not in (_SECRET_SIG, _OUTPUT_SIG, _RESOURCE_SIG):
+        return {k: _redact(v) for k, v in sorted(value.items())}
+    if isinstance(value, dict) and value.get(_SIG) in (_SECRET_SIG, _OUTPUT_SIG):
+        return _redact(value.get("value"))
+    if isinstance(value, list):
+        return [_redact(v) for v in value]
+    return SECRET
+
+
 def decode(value: Any) -> Any:
     """Engine-form value -> plain JSON, secrets redacted, integral floats back to ints."""
     if isinstance(value, dict):
         sig = value.get(_SIG)
         if sig == _SECRET_SIG:
-            return SECRET
+            return _redact(value.get("value"))
         if sig == _RESOURCE_SIG:
             return value.get("urn", "")
         if sig == _OUTPUT_SIG:
-            return SECRET if value.get("secret") else decode(value.get("value", UNKNOWN))
+            return _redact(value.get("value")) if value.get("secret") else decode(value.get("value", UNKNOWN))
         return {k: decode(v) for k, v in sorted(value.items())}
     if isinstance(value, list):
         return [decode(v) for v in value]
@@ -149,7 +160,7 @@ class _Mocks(pmocks.Mocks):
         return out.pop("id"), {**inputs, **out}
 
     def call(self, args: pmocks.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
-        return placeholders.invoke(args.token, dict(args.args), self.region), None
+        return placeholders.invoke(args.token, dict(args.args), self.region), []  # no check failures
 
 
 def _config_for(stack_file: StackFile) -> tuple[dict[str, str], list[str]]:

@@ -121,7 +121,17 @@ IMAGES: dict[str, str] = {
     "modelopt": "nvcr.io/nvidia/tensorrt-llm/release:1.0.0",
     "trtllm-build": "nvcr.io/nvidia/tensorrt-llm/release:1.0.0",
     "aiperf": "nvcr.io/nvidia/ai-dynamo/aiperf:0.3.0",
+    # Model prefetch: a pinned Python; the Job installs pinned hub clients (PREFETCH_CLIENTS) before downloading.
     "prefetch": "python:3.12.11-slim-bookworm",
+    # rancher/local-path-provisioner v0.0.32 (the release k3s 1.33 ships): local NVMe volumes.
+    "local-path-provisioner": "rancher/local-path-provisioner:v0.0.32",
     "busybox": "busybox:1.37.0",
     "kubectl": "registry.k8s.io/kubectl:v1.33.4",  # node labeller of selector-based pools (gpu_nodepools)
+}
+
+# Hub clients the prefetch Job installs (exact pins; `hf` CLI and snapshot_download, NGC CLI, S3).
+PREFETCH_CLIENTS: dict[str, tuple[str, ...]] = {
+    "hf": ("huggingface_hub==2.4.0",),
+    "ngc": ("ngcsdk==4.37.0",),
+    "s3": ("boto3==1.44.8",),
 }

@@ -12,17 +12,51 @@ ParallelFsType = Literal["none", "fsx-lustre", "lustre", "weka", "vast", "gpfs",
 
 
 class LocalNvmeStorage(SpecModel):
-    storage_class: str = Field("local-nvme", description="StorageClass of the local NVMe volumes.")
-    provisioner: Literal["local-static"] = Field(
-        "local-static", description="sig-storage local static provisioner over the RAID0 mount."
+    storage_class: str = Field(
+        "local-nvme",
+        description="StorageClass of the local NVMe volumes (pools whose localNvme.mountPath differs from the "
+        "first pool's get `<storageClass>-<pool>`).",
+    )
+    provisioner: Literal["local-path"] = Field(
+        "local-path",
+        description="Rancher local-path-provisioner: dynamic volumes (incl. generic ephemeral volumes for the "
+        "KV disk tier) as directories on each pool's RAID0 mount.",
     )
 
 
 class CsiSpec(SpecModel):
-    server: str | None = Field(None, description="Filesystem server / MGS / VIP (lustre, nfs, vast, weka).")
-    path: str | None = Field(None, description="Export, filesystem name or share path.")
-    mount_options: list[str] = Field(default_factory=list, description="Extra mount options.")
-    secret_name: str | None = Field(None, description="CSI secret (e.g. WEKA or VAST API credentials).")
+    server: str | None = Field(
+        None, description="Filesystem server: Lustre MGS NID (e.g. 10.0.0.1@o2ib), NFS server or VAST VIP pool name."
+    )
+    path: str | None = Field(
+        None,
+        description="Lustre filesystem path (/fsname), NFS export, WEKA filesystem name or IBM Storage Scale "
+        "filesystem (volBackendFs).",
+    )
+    mount_options: list[str] = Field(
+        default_factory=list, description="Extra mount options, appended to the profile's defaults."
+    )
+    secret_name: str | None = Field(
+        None, description="CSI API secret the vendor driver needs (WEKA, VAST; created by the storage admin)."
+    )
+    secret_namespace: str | None = Field(
+        None, description="Namespace of secretName (default: the vendor driver's namespace)."
+    )
+    parameters: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra StorageClass parameters, merged over the profile's (e.g. vip_pool_name for VAST).",
+    )
+    sub_dir: str = Field(
+        "model-cache", description="Directory of the shared model cache on the filesystem (static volumes)."
+    )
+    volume_handle: str | None = Field(
+        None,
+        description="Static volume handle of the model-cache directory as the vendor's tooling prints it; required "
+        "for gpfs (cluster id and filesystem UUID) and vast, optional override elsewhere.",
+    )
+    volume_attributes: dict[str, str] = Field(
+        default_factory=dict, description="Extra volumeAttributes of the static model-cache volumes."
+    )
 
 
 class ParallelFsSpec(SpecModel):
@@ -40,6 +74,13 @@ class ParallelFsSpec(SpecModel):
         gt=0,
         alias="aggregateReadGBps",
         description="Aggregate read throughput of an on-prem filesystem in GB/s (for the cold-start budget).",
+    )
+    client_read_g_bps: float | None = Field(
+        None,
+        gt=0,
+        alias="clientReadGBps",
+        description="Read throughput one node can pull from the filesystem, GB/s (default: 150 for EFA-enabled FSx, "
+        "12.5 for FSx over ENA, one fabric link on bare metal).",
     )
     efa: bool = Field(False, description="EFA-enabled FSx for Lustre (PERSISTENT_2, supported instance types).")
     csi: CsiSpec = Field(default_factory=CsiSpec, description="CSI parameters for on-prem filesystems.")
