@@ -19,6 +19,7 @@ from components.spec import StackSpec
 from components.spec.serving import ModelSpec, WorkerSpec
 from networking.profile import FabricProfile, fabric_profile
 from serving import engines, kv, routing
+from storage.nvme import kv_disk_volume
 
 API_VERSION = "nvidia.com/v1beta1"
 KAI_QUEUE_ANNOTATION = "nvidia.com/kai-scheduler-queue"  # operator: queue of the graph's pods (default "dynamo")
@@ -131,12 +132,10 @@ def worker_component(spec: StackSpec, model: ModelSpec, role: str, w: WorkerSpec
 
 
 def _disk_volume(spec: StackSpec, model: ModelSpec) -> dict[str, Any]:
-    try:  # the storage layer's builder, once merged; same shape as ours
-        from storage.nvme import kv_disk_volume  # type: ignore[import-not-found]
-
-        return kv_disk_volume(spec, model)  # type: ignore[no-any-return]
-    except ImportError:
-        return kv.kv_disk_volume(spec, model)
+    """The G3 tier on the pool's local NVMe (the storage layer owns how that volume is provisioned)."""
+    pool = spec.pool(model.pool)
+    assert pool is not None  # model-references rule
+    return kv_disk_volume(spec, pool, model.kv_cache.disk_gi, kv.KV_DISK_VOLUME)
 
 
 def frontend_component(spec: StackSpec, model: ModelSpec) -> dict[str, Any]:

@@ -12,7 +12,6 @@ import json
 from typing import Any
 
 from components.observability.monitors import KVBM_METRICS_PORT
-from components.spec import StackSpec
 from components.spec.serving import ModelSpec
 
 KV_DISK_VOLUME = "kv-disk"
@@ -109,32 +108,6 @@ def kv_env(model: ModelSpec, role: str, region: str | None) -> list[dict[str, st
             env["LMCACHE_LOCAL_DISK"] = f"file://{KV_DISK_MOUNT}/"
             env["LMCACHE_MAX_LOCAL_DISK_SIZE"] = str(kv.disk_gi)
     return [{"name": k, "value": v} for k, v in env.items()]
-
-
-def kv_disk_volume(spec: StackSpec, model: ModelSpec) -> dict[str, Any]:
-    """The G3 tier: a generic ephemeral volume on the pool's local NVMe StorageClass, sized to `kvCache.diskGi`.
-
-    Same shape as the storage layer's `storage.nvme.kv_disk_volume(...)`; built here until that lands, so the
-    volume lives and dies with the worker pod (the tier is a cache, never data to keep).
-    """
-    return {
-        "name": KV_DISK_VOLUME,
-        "ephemeral": {
-            "volumeClaimTemplate": {
-                "metadata": {
-                    "labels": {
-                        "app.kubernetes.io/managed-by": "inference-ra",
-                        "inference-ra.nvidia.com/model": model.name,
-                    }
-                },
-                "spec": {
-                    "accessModes": ["ReadWriteOnce"],
-                    "storageClassName": spec.storage.local_nvme.storage_class,
-                    "resources": {"requests": {"storage": f"{model.kv_cache.disk_gi}Gi"}},
-                },
-            }
-        },
-    }
 
 
 def needs_disk(model: ModelSpec, role: str) -> bool:

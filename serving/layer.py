@@ -31,7 +31,8 @@ def _deps(ctx: PlatformContext, model: Any, namespace: str, platform_chart: pulu
         deps.append(jobs[model.model])
     secrets = h.get("token_secrets") or {}
     if model.token_secret != "none" and isinstance(secrets, dict) and secrets.get(namespace) is not None:
-        deps.append(secrets[namespace])
+        found = secrets[namespace]  # the storage layer keeps a list of token Secrets per namespace
+        deps.extend(found if isinstance(found, list) else [found])
     pool = ctx.spec.pool(model.pool)
     gate = (h.get("acceptance") or {}).get(model.pool) if pool and pool.acceptance.gate else None
     if gate is not None:

@@ -36,7 +36,8 @@ def bucket_name(spec: StackSpec, account: str) -> str:
 
 
 def _id(value: Any) -> Any:
-    return getattr(value, "id", value)
+    """A handle may be a resource or already its id (Output[str]); Output lifts any attribute, so check the type."""
+    return value.id if isinstance(value, pulumi.CustomResource) else value
 
 
 @dataclass

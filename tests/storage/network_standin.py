@@ -1,7 +1,7 @@
-"""Test stand-in for the network and compute layers' handles (those branches are not merged here).
+"""Test stand-in: pins the network and compute layers' handles to known values just before the storage layer.
 
 It sets exactly the handles their contracts promise, with values shaped like theirs; the storage layer under test is
-the real one.
+the real one, so its assertions can name exact ids.
 """
 
 from __future__ import annotations

@@ -29,7 +29,13 @@ def of_type(res: list[Any], type_: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def aws_plan() -> Plan:
     mp = pytest.MonkeyPatch()
-    mp.setattr(platform, "LAYERS", (("network", "tests.storage.network_standin:build"), *platform.LAYERS))
+    # right before storage, pin the network/compute handles to known values (the real layers run too)
+    layers: list[tuple[str, str]] = []
+    for name, target in platform.LAYERS:
+        if name == "storage":
+            layers.append(("handles", "tests.storage.network_standin:build"))
+        layers.append((name, target))
+    mp.setattr(platform, "LAYERS", tuple(layers))
     try:
         return synth(read_stack_file("aws-h100"))
     finally:
