@@ -20,6 +20,8 @@ def namespaces_for(spec: StackSpec) -> list[str]:
     for m in spec.serving.models:
         names.add(model_namespace(spec, m.name))
     names.update(t.namespace for t in spec.serving.triton)
+    if any(p.acceptance.enabled for p in spec.gpu_pools):
+        names.add("gpu-acceptance")  # the per-pool burn-in (gpu_nodepools/acceptance.py)
     names.discard("kube-system")
     return sorted(names)
 

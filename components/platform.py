@@ -82,6 +82,7 @@ class Layer(pulumi.ComponentResource):
 LAYERS: tuple[tuple[str, str], ...] = (
     ("cluster", "components.providers:build_cluster"),
     ("namespaces", "components.namespaces:build"),
+    ("acceptance", "gpu_nodepools.acceptance:build"),
 )
 
 
