@@ -30,6 +30,8 @@ def namespaces_for(spec: StackSpec) -> list[str]:
         names.add("grove-system")  # Grove operator release (serving/platform.py)
     if any(m.autoscaling.mode == "keda" for m in spec.serving.models):
         names.add(KEDA_NAMESPACE)
+    if any(p.acceptance.enabled for p in spec.gpu_pools):
+        names.add("gpu-acceptance")  # the per-pool burn-in (gpu_nodepools/acceptance.py)
     names.discard("kube-system")
     return sorted(names)
 

@@ -89,6 +89,7 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("compute", "gpu_nodepools.compute:build"),
     ("fabric", "networking.fabric:build"),
     ("storage", "storage.layer:build"),
+    ("acceptance", "gpu_nodepools.acceptance:build"),
     ("observability", "components.observability.layer:build"),
     ("tenancy", "serving.tenancy:build"),
     ("serving", "serving.layer:build"),

@@ -44,6 +44,12 @@ class MigSpec(SpecModel):
 class AcceptanceSpec(SpecModel):
     enabled: bool = Field(True, description="Run the GPU burn-in on every node of the pool.")
     gate: bool = Field(False, description="Serving graphs on this pool wait for the acceptance to pass.")
+    soak_seconds: int = Field(
+        60,
+        ge=5,
+        le=3600,
+        description="Seconds of sustained BF16 GEMM per GPU in the burn-in (the median rate is compared).",
+    )
 
 
 class Taint(SpecModel):
