@@ -205,6 +205,87 @@ def graph(
 
 
 @app.command()
+def check(
+    stack: Annotated[
+        str | None, typer.Argument(help="Stack to synthesize and check (with --plan: whose policy key applies).")
+    ] = None,
+    plan_dir: Annotated[str | None, typer.Option("--plan", help="Check an existing plan directory.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Findings as JSON.")] = False,
+) -> None:
+    """Run the policy rules (the CrossGuard pack's functions) offline; exit 1 on a mandatory violation."""
+    from components.spec import StackSpec
+    from policies.registry import PolicyConfigError
+    from policies.runner import evaluate, mandatory, resources_from_plan, settings_for
+
+    if not stack and not plan_dir:
+        err.print("give STACK, --plan DIR, or both (the stack's policy key applies to the plan)")
+        raise typer.Exit(2)
+    spec: StackSpec | None = None
+    try:
+        if plan_dir:
+            from stacks.validate import load_plan_dir
+
+            plan_json = load_plan_dir(Path(plan_dir))
+            name = stack or str(plan_json.get("stack", ""))
+            try:
+                from components.loader import spec_from_stack_file
+
+                spec = spec_from_stack_file(read_stack_file(name))
+            except SpecError as exc:
+                if stack or not exc.problems or exc.problems[0].path != "(stack)":
+                    raise  # a stack that exists but is invalid is bad config, not "no stack"
+                err.print(f"[yellow]note[/]: no stack file for {name!r}: default policy levels and config")
+        else:
+            from stacks.engine import SynthError
+            from stacks.engine import synth as run_synth
+
+            try:
+                plan = run_synth(read_stack_file(stack or ""))
+            except SynthError as exc:
+                err.print(f"[bold red]synth failed[/]: {exc}", soft_wrap=True)
+                raise typer.Exit(1) from None
+            plan_json, spec = plan.to_json(), plan.spec
+        settings = settings_for(spec)
+    except SpecError as exc:
+        raise fail_config(exc) from None
+    except PolicyConfigError as exc:
+        err.print("[bold red]invalid policy config[/]")
+        for path, message, fix in exc.problems:
+            err.print(f"  inference-ra:{path}: {message} ({fix})", soft_wrap=True, markup=False)
+        raise typer.Exit(2) from None
+    except (OSError, ValueError) as exc:
+        err.print(f"cannot read plan: {exc}")
+        raise typer.Exit(2) from None
+    findings = evaluate(resources_from_plan(plan_json), settings)
+    blocking = mandatory(findings)
+    if as_json:
+        doc = {
+            "stack": plan_json.get("stack"),
+            "mandatory": len(blocking),
+            "advisory": len(findings) - len(blocking),
+            "findings": [f.to_json() for f in findings],
+        }
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")  # plain JSON: never wrapped to a terminal width
+    else:
+        wide = out if out.is_terminal else Console(highlight=False, width=200)  # CI logs: don't fold messages
+        table = Table(title=f"inference-ra check {plan_json.get('stack')}", show_lines=True)
+        for col in ("rule", "level", "resource", "message"):
+            table.add_column(col, overflow="fold")
+        for f in findings:
+            style = "red" if f.level == "mandatory" else "yellow"
+            table.add_row(f.rule, f"[{style}]{f.level}[/]", f.resource, f.message)
+        if findings:
+            wide.print(table)
+        disabled = sorted(n for n, level in settings.levels.items() if level == "disabled")
+        out.print(
+            f"{len(settings.levels) - len(disabled)} rules on {len(plan_json.get('resources', []))} resources: "
+            f"{len(blocking)} mandatory, {len(findings) - len(blocking)} advisory violation(s)"
+            + (f"; disabled: {', '.join(disabled)}" if disabled else "")
+        )
+    raise typer.Exit(1 if blocking else 0)
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON Schema of the stack config (the `inference-ra:` keys)."""
     from components.spec import StackSpec

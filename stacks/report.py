@@ -89,3 +89,12 @@ def render_report(plan: Plan) -> str:
     parts = ["\n".join(head), resources_section(plan), capacity_section(plan)]
     parts += [s(plan) for s in SECTIONS]
     return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def _register_policy_section() -> None:
+    from policies.report import policy_section
+
+    SECTIONS.append(policy_section)
+
+
+_register_policy_section()

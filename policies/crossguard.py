@@ -1,0 +1,139 @@
+"""The CrossGuard side: wrap every registered rule into a pulumi_policy policy, with the stack's levels and config.
+
+Importable without starting anything (tests build the policies and call `validate` with real
+`ResourceValidationArgs`); only `policies/__main__.py` hands them to `PolicyPack`, whose constructor serves forever.
+
+Levels and config: the rule's default, then the stack's `inference-ra:policy` key and what follows from the rest of
+the stack config (read at pack start: the Pulumi CLI gives policy packs the stack's config), then whatever
+`--policy-pack-config` / the Pulumi Cloud policy group sets, which CrossGuard applies on top.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    Policy,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from policies.registry import UNKNOWN, Resource, Rule, RuleContext, Settings, load_rules, resolve
+
+_UNKNOWN_SENTINELS = {
+    "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",
+    "3eeb2bf0-c639-47a8-9e75-3b44932eb421",
+    "04da6b54-80e4-46f7-96ec-b56ff0331ba9",
+    "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",
+    "030794c1-ac77-496b-92df-f27374a8bd58",
+    "e48ece36-62e2-4504-bad9-02848725956a",
+    "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",
+}  # pulumi_policy.proxy UNKNOWN_*_VALUE: values not known during preview
+
+
+def plain(value: Any) -> Any:
+    """CrossGuard props (unknown-checking proxies) -> plain dicts/lists, unknowns as "[unknown]" like plan.json.
+
+    Rules then treat a preview-time unknown the way they treat it offline, instead of the proxy aborting the
+    whole rule with UnknownValueError on first access."""
+    target = value
+    if isinstance(value, Mapping) and not isinstance(value, dict):
+        target = value["__target"]
+    elif type(value).__name__ == "_ListProxy":
+        target = value["__target"]  # type: ignore[index]
+    if isinstance(target, Mapping):
+        return {str(k): plain(v) for k, v in target.items()}
+    if isinstance(target, list | tuple):
+        return [plain(v) for v in target]
+    if isinstance(target, str) and target in _UNKNOWN_SENTINELS:
+        return UNKNOWN
+    return target
+
+
+def stack_settings() -> Settings:
+    """Settings from the stack config the CLI passes to the pack; defaults when there is none (or it's invalid,
+    in which case the program itself fails on the same config)."""
+    try:
+        import pulumi
+
+        for key, val in pulumi.runtime.get_config_env().items():
+            pulumi.runtime.set_config(key, val)
+        from components.loader import spec_from_pulumi_config
+        from policies.runner import settings_for
+
+        return settings_for(spec_from_pulumi_config())
+    except Exception as exc:  # no stack config (pack run alone) or config the program rejects anyway
+        print(f"inference-ra policy pack: using default levels and config ({exc})".splitlines()[0], file=sys.stderr)
+        return resolve()
+
+
+def _merged(settings: Settings, rule: Rule, args: ResourceValidationArgs | StackValidationArgs) -> dict[str, Any]:
+    cfg = dict(settings.configs[rule.name])
+    cfg.update(plain(args.get_config() or {}))
+    return cfg
+
+
+def _resource_validate(rule: Rule, settings: Settings) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
+    def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        ctx = RuleContext(
+            config=_merged(settings, rule, args), protect=bool(args.opts.protect), urn=args.urn, name=args.name
+        )
+        for message in rule.fn(args.resource_type, plain(args.props), ctx):
+            report(f"{message}. Fix: {rule.remediation}" if rule.remediation else message, None)
+
+    return validate
+
+
+def _stack_validate(rule: Rule, settings: Settings) -> Callable[[StackValidationArgs, ReportViolation], None]:
+    def validate(args: StackValidationArgs, report: ReportViolation) -> None:
+        resources = [
+            Resource(
+                type=r.resource_type,
+                props=plain(r.props),
+                urn=r.urn,
+                name=r.name,
+                protect=bool(r.opts.protect),
+                depends_on=tuple(d.urn for d in r.dependencies),
+            )
+            for r in args.resources
+        ]
+        ctx = RuleContext(config=_merged(settings, rule, args))
+        for urn, message in rule.fn(resources, ctx):
+            report(f"{message}. Fix: {rule.remediation}" if rule.remediation else message, urn)
+
+    return validate
+
+
+def _schema(rule: Rule) -> PolicyConfigSchema | None:
+    if not rule.config_schema:
+        return None
+    return PolicyConfigSchema(properties={k: dict(v) for k, v in rule.config_schema.items()})
+
+
+def build_policies(settings: Settings | None = None) -> list[Policy]:
+    """One CrossGuard policy per registered rule, at the stack's level, with its config schema."""
+    settings = settings or resolve()
+    policies: list[Policy] = []
+    for name, rule in sorted(load_rules().items()):
+        common: dict[str, Any] = {
+            "name": name,
+            "description": rule.description,
+            "enforcement_level": EnforcementLevel(settings.levels[name]),
+            "config_schema": _schema(rule),
+            "severity": Severity(rule.severity),
+            "tags": [rule.module],
+            "remediation_steps": rule.remediation or None,
+        }
+        if rule.kind == "resource":
+            policies.append(ResourceValidationPolicy(validate=_resource_validate(rule, settings), **common))
+        else:
+            policies.append(StackValidationPolicy(validate=_stack_validate(rule, settings), **common))
+    return policies
