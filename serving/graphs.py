@@ -28,6 +28,17 @@ KAI_SCHEDULER = "kai-scheduler"
 GROVE_ANNOTATION = "nvidia.com/enable-grove"  # "false" selects the component (Deployment/LWS) pathway
 MODEL_LABEL = "inference-ra.nvidia.com/model"
 WORKER_HOST_OVERHEAD_GI = 32  # host RAM per worker beyond the pinned KV tier: engine, tokenizer, NCCL buffers
+NODE_SHARE = 0.75  # share of a node's CPUs / RAM a GPU pod may claim per GPU (the rest: daemons, kubelet, cache)
+# Control-plane components of a graph: (CPU request, memory request = limit, GiB).
+FRONTEND_RESOURCES = ("4", 16)
+PLANNER_RESOURCES = ("1", 4)
+
+
+def control_resources(cpu: str, memory_gi: int) -> dict[str, Any]:
+    """Requests and a memory limit for a CPU-only component (no CPU limit: throttling a router hurts latency)."""
+    return {"requests": {"cpu": cpu, "memory": f"{memory_gi}Gi"}, "limits": {"memory": f"{memory_gi}Gi"}}
+
+
 ROLE_TYPES = {"worker": "worker", "prefill": "prefill", "decode": "decode"}
 
 
@@ -81,9 +92,9 @@ def worker_component(spec: StackSpec, model: ModelSpec, role: str, w: WorkerSpec
 
     resources: dict[str, Any] = {"nvidia.com/gpu": str(gpus_per_pod)}
     resources.update({k: str(v) for k, v in sorted(fabric.resources.items())})
-    requests = dict(resources)
-    if kv.offloads(model, role) and model.kv_cache.cpu_gi:
-        requests["memory"] = f"{model.kv_cache.cpu_gi + WORKER_HOST_OVERHEAD_GI}Gi"
+    cpu, memory_gi = worker_host_resources(spec, model, role, gpus_per_pod)
+    resources["memory"] = f"{memory_gi}Gi"  # request = limit: the pinned KV tier must not be reclaimed
+    requests = {**resources, "cpu": str(cpu)}
 
     env = _env({"HF_HOME": C.HF_HOME}) + token_env(model) + _env(dict(sorted(fabric.env.items())))
     env += kv.kv_env(model, role, region)
@@ -131,6 +142,18 @@ def worker_component(spec: StackSpec, model: ModelSpec, role: str, w: WorkerSpec
     return component
 
 
+def worker_host_resources(spec: StackSpec, model: ModelSpec, role: str, gpus_per_pod: int) -> tuple[int, int]:
+    """(CPUs, memory GiB) of one worker pod: its GPUs' share of the node, and never less than the host-RAM KV tier
+    plus the engine's own overhead."""
+    pool = spec.pool(model.pool)
+    nt = spec.node_type(pool) if pool else None
+    assert nt is not None  # pool-catalog rule
+    share = gpus_per_pod / nt.gpus * NODE_SHARE
+    cpu = max(1, int(nt.vcpus * share))
+    floor = WORKER_HOST_OVERHEAD_GI + (model.kv_cache.cpu_gi if kv.offloads(model, role) else 0)
+    return cpu, max(floor, int(nt.memory_gib * share))
+
+
 def _disk_volume(spec: StackSpec, model: ModelSpec) -> dict[str, Any]:
     """The G3 tier on the pool's local NVMe (the storage layer owns how that volume is provisioned)."""
     pool = spec.pool(model.pool)
@@ -146,6 +169,7 @@ def frontend_component(spec: StackSpec, model: ModelSpec) -> dict[str, Any]:
         "command": ["python3", "-m", "dynamo.frontend"],
         "args": routing.frontend_args(model),
         "env": _env({"HF_HOME": C.HF_HOME}) + token_env(model) + routing.frontend_env(model),
+        "resources": control_resources(*FRONTEND_RESOURCES),
         "volumeMounts": [{"name": C.MODEL_CACHE_CLAIM, "mountPath": C.MODEL_CACHE_MOUNT}],
     }
     return {
@@ -195,6 +219,7 @@ def planner_component(spec: StackSpec, model: ModelSpec, prometheus: str | None)
         "command": ["python3", "-m", "dynamo.planner"],
         "args": ["--config", kv.compact_json(planner_config(spec, model))],
         "env": env,
+        "resources": control_resources(*PLANNER_RESOURCES),
     }
     return {
         "name": "planner",

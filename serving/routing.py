@@ -58,5 +58,18 @@ def epp_component(model: ModelSpec, image: str) -> dict[str, Any]:
                 "schedulingProfiles": [{"name": "default", "plugins": [{"pluginRef": "dyn-kv"}]}],
             }
         },
-        "podTemplate": {"spec": {"containers": [{"name": "main", "image": image}]}},
+        "podTemplate": {
+            "spec": {
+                "containers": [
+                    {
+                        "name": "main",
+                        "image": image,
+                        "resources": {
+                            "requests": {"cpu": "2", "memory": "4Gi"},
+                            "limits": {"memory": "4Gi"},
+                        },
+                    }
+                ]
+            }
+        },
     }

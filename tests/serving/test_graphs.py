@@ -45,8 +45,9 @@ def test_disaggregated_kvbm_graph_wires_fabric_kv_tiers_and_planner() -> None:
     prefill, decode = comps["prefill"], comps["decode"]
     main = prefill["podTemplate"]["spec"]["containers"][0]
     # EFA: 32 interfaces on p5.48xlarge, in requests and limits, with IPC_LOCK
-    assert main["resources"]["limits"] == {"nvidia.com/gpu": "2", "vpc.amazonaws.com/efa": "32"}
-    assert main["resources"]["requests"]["memory"] == f"{256 + graphs.WORKER_HOST_OVERHEAD_GI}Gi"
+    # host share of a p5.48xlarge (192 vCPU, 2048 GiB) for 2 of 8 GPUs at 75%: 36 CPUs, 384 GiB (>= 256 + 32 floor)
+    assert main["resources"]["limits"] == {"nvidia.com/gpu": "2", "vpc.amazonaws.com/efa": "32", "memory": "384Gi"}
+    assert main["resources"]["requests"] == {**main["resources"]["limits"], "cpu": "36"}
     assert main["securityContext"] == {"capabilities": {"add": ["IPC_LOCK"]}}
     # prefill offloads through KVBM stacked with NIXL; decode only receives over NIXL
     cfg = json.loads(main["args"][main["args"].index("--kv-transfer-config") + 1])
@@ -55,6 +56,7 @@ def test_disaggregated_kvbm_graph_wires_fabric_kv_tiers_and_planner() -> None:
         "DynamoConnector",
         "NixlConnector",
     ]
+    assert comps["frontend"]["podTemplate"]["spec"]["containers"][0]["resources"] == graphs.control_resources("4", 16)
     dmain = decode["podTemplate"]["spec"]["containers"][0]
     assert json.loads(dmain["args"][dmain["args"].index("--kv-transfer-config") + 1])["kv_connector"] == "NixlConnector"
     env = _env(prefill)
@@ -179,3 +181,10 @@ def test_shipped_stack_serving_objects_validate(stack: str) -> None:
     assert [f.render() for f in findings] == []
     dgds = [r.inputs for r in serving if r.inputs.get("kind") == "DynamoGraphDeployment"]
     assert {d["metadata"]["name"] for d in dgds} == {m.name for m in plan.spec.serving.models}
+
+
+def test_worker_memory_never_below_the_host_kv_tier() -> None:
+    spec = make_spec(model=DISAGG_KVBM)
+    model = spec.serving.models[0]
+    cpu, mem = graphs.worker_host_resources(spec, model, "prefill", 1)
+    assert (cpu, mem) == (18, 256 + graphs.WORKER_HOST_OVERHEAD_GI)  # 1 GPU's share (192 GiB) < the 288 GiB floor
