@@ -78,10 +78,14 @@ class Layer(pulumi.ComponentResource):
 #   storage        local NVMe, parallel FS, model bucket, model cache -> handles model_cache_pvc, prefetch_jobs
 #   acceptance     per-pool burn-in                                   -> handles acceptance[pool]
 #   observability  Prometheus stack, monitors, rules, dashboards      -> handles prometheus_url
-#   serving        Dynamo platform, tenants, graphs, Triton, autoscaling, optimization, benchmarks
+#   optimization   ModelOpt quantization + TensorRT-LLM engine Jobs     -> handles optimization_jobs[model]
+#   serving        Dynamo platform, tenants, graphs, Triton, autoscaling  (graphs depend on optimization_jobs)
+#   performance    AIPerf benchmark Jobs, planner report section        -> handles benchmark_jobs[model]
 LAYERS: tuple[tuple[str, str], ...] = (
     ("cluster", "components.providers:build_cluster"),
     ("namespaces", "components.namespaces:build"),
+    ("optimization", "serving.optimization:build"),  # after storage, before serving
+    ("performance", "serving.performance:build"),  # last: after serving
 )
 
 

@@ -104,7 +104,9 @@ IMAGES: dict[str, str] = {
     "triton": "nvcr.io/nvidia/tritonserver:25.08-py3",
     "modelopt": "nvcr.io/nvidia/tensorrt-llm/release:1.0.0",
     "trtllm-build": "nvcr.io/nvidia/tensorrt-llm/release:1.0.0",
-    "aiperf": "nvcr.io/nvidia/ai-dynamo/aiperf:0.3.0",
+    # AIPerf ships in the Dynamo runtime images; Dynamo's in-cluster benchmark Job runs it from vllm-runtime
+    # (ai-dynamo/dynamo benchmarks/incluster/benchmark_job.yaml)
+    "aiperf": f"nvcr.io/nvidia/ai-dynamo/vllm-runtime:{DYNAMO_VERSION}",
     "prefetch": "python:3.12.11-slim-bookworm",
     "busybox": "busybox:1.37.0",
 }
