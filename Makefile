@@ -10,7 +10,7 @@ export PYTHONPATH := $(CURDIR)
 export INFERENCE_RA_CRD_DIR ?= $(UPSTREAM)/crds
 export INFERENCE_RA_CHART_VALUES_DIR ?= $(UPSTREAM)/chart-values
 
-.PHONY: venv synth test golden lint validate check fmt clean
+.PHONY: venv synth test golden docs lint validate check fmt clean
 
 venv: $(STAMP)
 
@@ -36,10 +36,13 @@ test: $(STAMP) lint
 golden: $(STAMP)
 	$(BIN)/python -m stacks.golden $(STACKS)
 
+docs: $(STAMP)
+	$(BIN)/python -m stacks.docgen
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy components stacks gpu_nodepools networking storage serving policies bench
+	$(BIN)/mypy $(wildcard components stacks gpu_nodepools networking storage serving policies bench)
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .

@@ -20,6 +20,10 @@ def namespaces_for(spec: StackSpec) -> list[str]:
     for m in spec.serving.models:
         names.add(model_namespace(spec, m.name))
     names.update(t.namespace for t in spec.serving.triton)
+    if spec.serving.models and spec.serving.dynamo.kai_scheduler:
+        names.add("kai-scheduler")  # KAI Scheduler release (serving/platform.py)
+    if spec.serving.models and spec.serving.dynamo.grove:
+        names.add("grove-system")  # Grove operator release (serving/platform.py)
     names.discard("kube-system")
     return sorted(names)
 

@@ -82,9 +82,13 @@ class Layer(pulumi.ComponentResource):
 #   serving        Dynamo platform, tenants, graphs, Triton, autoscaling  (graphs depend on optimization_jobs)
 #   performance    AIPerf benchmark Jobs, planner report section        -> handles benchmark_jobs[model]
 LAYERS: tuple[tuple[str, str], ...] = (
+    ("network", "networking.vpc:build"),
     ("cluster", "components.providers:build_cluster"),
     ("namespaces", "components.namespaces:build"),
-    ("optimization", "serving.optimization:build"),  # after storage, before serving
+    ("fabric", "networking.fabric:build"),
+    ("observability", "components.observability.layer:build"),
+    ("optimization", "serving.optimization:build"),  # after storage, before serving (graphs depend on its Jobs)
+    ("serving", "serving.layer:build"),
     ("performance", "serving.performance:build"),  # last: after serving
 )
 

@@ -135,6 +135,76 @@ def validate(
 
 
 @app.command()
+def diff(
+    base: Annotated[
+        str | None, typer.Option("--base", help="Base plan dir (or a dir of plan dirs, e.g. out/).")
+    ] = None,
+    head: Annotated[str | None, typer.Option("--head", help="Head plan dir (or a dir of plan dirs).")] = None,
+    base_ref: Annotated[
+        str | None, typer.Option("--base-ref", help="Git revision to synthesize as base; head = the working tree.")
+    ] = None,
+    stack: Annotated[list[str] | None, typer.Option("--stack", help="Stack(s) to compare (default: all).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text | markdown | json")] = "text",
+    out_file: Annotated[str | None, typer.Option("--out", help="Write the report to a file.")] = None,
+    allow_destructive: Annotated[
+        bool, typer.Option("--allow-destructive", help="Exit 0 even with destructive changes.")
+    ] = False,
+) -> None:
+    """Compare two plans for PR review; exit 3 when a change replaces or deletes stateful capacity."""
+    from stacks.golden import SHIPPED_STACKS
+    from stacks.review import EXIT_DESTRUCTIVE, ReviewError, review_dirs, review_ref, to_json, to_markdown, to_text
+
+    if fmt not in ("text", "markdown", "json"):
+        err.print(f"--format must be text, markdown or json (got {fmt!r})")
+        raise typer.Exit(2)
+    if bool(base_ref) == bool(base or head) or (not base_ref and not (base and head)):
+        err.print("give --base DIR and --head DIR, or --base-ref GIT_REF")
+        raise typer.Exit(2)
+    try:
+        if base_ref:
+            review = review_ref(REPO, base_ref, stack, SHIPPED_STACKS)
+        else:
+            review = review_dirs(Path(base or ""), Path(head or ""), stack)
+    except ReviewError as exc:
+        err.print(f"diff: {exc}", soft_wrap=True, markup=False)
+        raise typer.Exit(2) from None
+    text = {"text": to_text, "markdown": to_markdown}.get(fmt, lambda r: json.dumps(to_json(r), indent=2) + "\n")(
+        review
+    )
+    if out_file:
+        Path(out_file).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    if review.destructive_count and not allow_destructive:
+        err.print(f"{review.destructive_count} destructive change(s): exit {EXIT_DESTRUCTIVE} (--allow-destructive)")
+        raise typer.Exit(EXIT_DESTRUCTIVE)
+
+
+@app.command()
+def graph(
+    stack: Annotated[str, typer.Argument(help="Stack name or path.")],
+    out_dir: Annotated[str | None, typer.Option("--out", help="Output directory (default out/<STACK>).")] = None,
+) -> None:
+    """Draw the stack's architecture (layers, pools, fabric, storage, models, dependencies) as SVG and PNG."""
+    from stacks.engine import synth as run_synth
+    from stacks.graph import render
+
+    try:
+        stack_file = read_stack_file(stack)
+        plan = run_synth(stack_file)
+    except SpecError as exc:
+        raise fail_config(exc) from None
+    spec = plan.spec
+    gpus = sum(nt.gpus * p.nodes.max for p in spec.gpu_pools if (nt := spec.node_type(p)) is not None)
+    title = (
+        f"{stack_file.name}: {spec.cluster.provider} cluster {spec.cluster.name}, fabric {spec.network.fabric.type}, "
+        f"up to {gpus} GPUs, {len(spec.serving.models)} model(s)"
+    )
+    for path in render(plan.to_json(), Path(out_dir or f"out/{stack_file.name}"), title):
+        out.print(f"wrote {path}")
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON Schema of the stack config (the `inference-ra:` keys)."""
     from components.spec import StackSpec

@@ -205,4 +205,5 @@ def synth(stack_file: StackFile) -> Plan:
         pulumi.runtime.set_all_config({}, [])
         loop.close()
         asyncio.set_event_loop(None)
-    return Plan(project=PROJECT, stack=stack_file.name, spec=spec, resources=list(monitor.records))
+    resources = sorted(monitor.records, key=lambda r: r.urn)  # registration order is async: sort
+    return Plan(project=PROJECT, stack=stack_file.name, spec=spec, resources=resources)

@@ -3,8 +3,10 @@ other layers contribute (planner estimates, policy results) through `SECTIONS`."
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from stacks.engine import Plan
 
@@ -55,6 +57,27 @@ def capacity_section(plan: Plan) -> str:
     lines.append(f"| **total** | | | | **{tot[0]}-{tot[1]}** | **{tot[2]:,.2f}-{tot[3]:,.2f}** |")
     lines += ["", "Prices: components/catalog/prices.py with `policy.prices` overrides; compute only."]
     return "\n".join(lines)
+
+
+_TOTAL_ROW = re.compile(r"^\| \*\*total\*\* \|.*\| \*\*(\d+)-(\d+)\*\* \| \*\*([\d,.]+)-([\d,.]+)\*\* \|$", re.M)
+
+
+@dataclass(frozen=True)
+class CapacityTotals:
+    gpus_min: int
+    gpus_max: int
+    cost_min: float
+    cost_max: float
+
+
+def parse_capacity_totals(report_md: str) -> CapacityTotals | None:
+    """The totals row of `capacity_section`, read back from a report.md (used by `diff` on plan directories)."""
+    m = _TOTAL_ROW.search(report_md)
+    if not m:
+        return None
+    return CapacityTotals(
+        int(m.group(1)), int(m.group(2)), float(m.group(3).replace(",", "")), float(m.group(4).replace(",", ""))
+    )
 
 
 def render_report(plan: Plan) -> str:

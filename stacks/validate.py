@@ -11,7 +11,10 @@ Compiled validators are cached per (version, apiVersion, kind): a schema is comp
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
+import os
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -111,27 +114,60 @@ def strictify(schema: Any) -> Any:
     return schema
 
 
+_CRD_GROUP = re.compile(r"^  group: ['\"]?([^'\"\s]+)", re.MULTILINE)
+_CRD_KIND = re.compile(r"^    kind: ['\"]?([^'\"\s]+)", re.MULTILINE)
+
+
 @lru_cache(maxsize=4)
-def crd_index(crd_dir: str) -> dict[tuple[str, str, str], dict[str, Any]]:
-    """(group, version, kind) -> strict openAPIV3Schema, for every served version of every CRD under crd_dir."""
-    index: dict[tuple[str, str, str], dict[str, Any]] = {}
+def crd_files(crd_dir: str) -> dict[tuple[str, str], Path]:
+    """(group, kind) -> CRD file, found by a cheap text scan; files are parsed only when a CR needs them."""
+    index: dict[tuple[str, str], Path] = {}
     for path in sorted(Path(crd_dir).rglob("*.y*ml")):
-        for doc in yaml.load_all(path.read_text(encoding="utf-8"), Loader=_Loader):
-            if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
-                continue
-            spec = doc.get("spec") or {}
-            group, kind = spec.get("group"), (spec.get("names") or {}).get("kind")
-            for ver in spec.get("versions") or []:
-                if not ver.get("served", True):
-                    continue
-                schema = (ver.get("schema") or {}).get("openAPIV3Schema") or {"type": "object"}
-                index[(str(group), str(ver["name"]), str(kind))] = schema
+        text = path.read_text(encoding="utf-8")
+        if "kind: CustomResourceDefinition" not in text:
+            continue
+        group, kind = _CRD_GROUP.search(text), _CRD_KIND.search(text)
+        if group and kind:
+            index.setdefault((group.group(1), kind.group(1)), path)
     return index
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "inference-ra" / "crds"
+
+
+@lru_cache(maxsize=64)
+def crd_schemas(path: Path) -> dict[str, dict[str, Any]]:
+    """version -> openAPIV3Schema of every served version in one CRD file.
+
+    Large CRDs (the DynamoGraphDeployment CRD is 1.6 MB) take seconds to parse, so the result is cached on disk,
+    keyed by the file's SHA-256: a changed file is parsed again.
+    """
+    raw = path.read_bytes()
+    cached = _cache_dir() / f"{hashlib.sha256(raw).hexdigest()}.json"
+    if cached.is_file():
+        return json.loads(cached.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    out: dict[str, dict[str, Any]] = {}
+    for doc in yaml.load_all(raw, Loader=_Loader):
+        if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
+            continue
+        for ver in (doc.get("spec") or {}).get("versions") or []:
+            if ver.get("served", True):
+                out[str(ver["name"])] = (ver.get("schema") or {}).get("openAPIV3Schema") or {"type": "object"}
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(out), encoding="utf-8")
+        tmp.replace(cached)
+    except OSError:
+        pass  # a read-only home only costs the parse next time
+    return out
 
 
 @lru_cache(maxsize=256)
 def cr_validator(crd_dir: str, group: str, version: str, kind: str) -> jsonschema.protocols.Validator | None:
-    schema = crd_index(crd_dir).get((group, version, kind))
+    path = crd_files(crd_dir).get((group, kind))
+    schema = crd_schemas(path).get(version) if path else None
     if schema is None:
         return None
     strict = strictify(copy.deepcopy(schema))
@@ -149,18 +185,94 @@ def chart_defaults(values_path: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def unknown_value_keys(values: Any, defaults: Any, path: str = "") -> list[str]:
-    """Paths of keys in `values` that the chart's values.yaml does not define."""
-    if not isinstance(values, dict) or not isinstance(defaults, dict) or not defaults:
+@lru_cache(maxsize=32)
+def _values_lines(values_path: str) -> tuple[str, ...]:
+    return tuple(Path(values_path).read_text(encoding="utf-8").splitlines())
+
+
+_KEY_LINE = re.compile(r"^(\s*)([A-Za-z0-9_.\-]+):(\s|$)")
+
+
+def _block(lines: tuple[str, ...], parent: tuple[str, ...]) -> tuple[str, ...]:
+    """Lines (comments included) inside the block of the key path `parent` in a values.yaml."""
+    if not parent:
+        return lines
+    stack: list[tuple[int, str]] = []
+    for i, line in enumerate(lines):
+        m = _KEY_LINE.match(line)
+        if not m or line.lstrip().startswith("#"):
+            continue
+        indent = len(m.group(1))
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        stack.append((indent, m.group(2)))
+        if tuple(k for _, k in stack) == parent:
+            end = i + 1
+            while end < len(lines):
+                text = lines[end]
+                if text.strip() and not text.lstrip().startswith("#") and len(text) - len(text.lstrip()) <= indent:
+                    break
+                end += 1
+            return lines[i + 1 : end]
+    return ()
+
+
+def documented_keys(values_path: str, parent: tuple[str, ...]) -> frozenset[str]:
+    """Keys that the chart documents as commented-out examples inside `parent` (e.g. `# config:`).
+
+    Charts document optional keys this way (gpu-operator's `dcgmExporter.config`); accepting exactly those keys
+    keeps the check strict for typos while allowing documented options.
+    """
+    found = set()
+    for line in _block(_values_lines(values_path), parent):
+        m = re.match(r"^\s*#\s*([A-Za-z0-9_.\-]+):(\s|$)", line)
+        if m:
+            found.add(m.group(1))
+    return frozenset(found)
+
+
+def unknown_value_keys(
+    values: Any, defaults: Any, path: tuple[str, ...] = (), values_path: str | None = None
+) -> list[str]:
+    """Paths of keys in `values` that the chart's values.yaml neither defines nor documents in comments."""
+    if not isinstance(values, dict) or not isinstance(defaults, dict) or (not defaults and path):
         return []  # free-form (empty map / list / scalar default): anything below is the chart's to interpret
     bad: list[str] = []
     for key, value in values.items():
-        here = f"{path}.{key}" if path else str(key)
-        if key not in defaults:
-            bad.append(here)
+        here = (*path, str(key))
+        if key in defaults:
+            bad += unknown_value_keys(value, defaults[key], here, values_path)
+        elif values_path and key in documented_keys(values_path, path):
+            bad += _documented_only(value, here, values_path)
         else:
-            bad += unknown_value_keys(value, defaults[key], here)
+            bad.append(".".join(here))
     return bad
+
+
+def _documented_only(value: Any, path: tuple[str, ...], values_path: str) -> list[str]:
+    """Below a commented-out key, every nested key must be documented in the same commented block."""
+    if not isinstance(value, dict):
+        return []
+    documented = documented_keys(values_path, path[:-1])
+    return [".".join((*path, str(k))) for k in value if k not in documented]
+
+
+# Subcharts whose values the parent chart's values.yaml only partly repeats: (chart, subchart key) -> the
+# subchart's own values file. Helm merges the parent's block over the subchart's defaults, so a key is valid
+# when either file defines it.
+SUBCHART_VALUES: dict[tuple[str, str], str] = {
+    ("dynamo-platform", "dynamo-operator"): "dynamo-operator.values.yaml",
+}
+
+
+def merge_defaults(base: Any, over: Any) -> Any:
+    """Deep merge of two values trees (maps merge key by key; anything else: `over` wins)."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for key, value in over.items():
+            out[key] = merge_defaults(base.get(key), value) if key in base else value
+        return out
+    return over if over is not None else base
 
 
 def chart_values_file(chart: str) -> str | None:
@@ -219,9 +331,15 @@ class Validator:
         if values_file is None or not (self.chart_values_dir / values_file).is_file():
             return [Finding(what, "", f"no upstream values.yaml for chart {chart!r} in {self.chart_values_dir}")]
         defaults = chart_defaults(str(self.chart_values_dir / values_file))
+        for (parent, key), sub_file in SUBCHART_VALUES.items():
+            if parent == chart and (self.chart_values_dir / sub_file).is_file():
+                sub = chart_defaults(str(self.chart_values_dir / sub_file))
+                defaults = {**defaults, key: merge_defaults(sub, defaults.get(key) or {})}
         return [
             Finding(what, f"values.{p}", "key does not exist in the chart's values.yaml")
-            for p in unknown_value_keys(inputs.get("values") or {}, defaults)
+            for p in unknown_value_keys(
+                inputs.get("values") or {}, defaults, values_path=str(self.chart_values_dir / values_file)
+            )
         ]
 
     def validate_plan(self, plan: dict[str, Any]) -> Result:

@@ -59,10 +59,22 @@ class FabricSpec(SpecModel):
         "doca", description="`doca` deploys the DOCA-OFED driver container; `host` uses MOFED on the host."
     )
     ipam: FabricIpam = Field(default_factory=FabricIpam, description="NV-IPAM address plan for the rails.")
+    nfd: Literal["gpu-operator", "network-operator", "existing"] = Field(
+        "gpu-operator",
+        description="Who deploys Node Feature Discovery (one per cluster): the GPU Operator of this stack (its PCI "
+        "whitelist includes class 02 NICs, so Mellanox 15b3 labels appear), the Network Operator chart, or an "
+        "NFD already installed on the cluster.",
+    )
 
     @property
     def is_rdma(self) -> bool:
         return self.type in RDMA_FABRICS
+
+
+class NodeTopology(SpecModel):
+    rack: str | None = Field(None, description="Rack the node sits in.")
+    nvlink_domain: str | None = Field(None, description="NVLink domain (clique) of the node.")
+    rail_group: str | None = Field(None, description="Rail group (scalable unit) of the node.")
 
 
 class TopologySpec(SpecModel):
@@ -72,6 +84,16 @@ class TopologySpec(SpecModel):
     rack_label: str = Field("topology.kubernetes.io/rack", description="Node label naming the rack.")
     nvlink_domain_label: str = Field(
         "nvidia.com/gpu.clique", description="Node label naming the NVLink domain (clique)."
+    )
+    rail_group_label: str = Field(
+        "inference-ra.nvidia.com/rail-group",
+        description="Node label naming the rail group (scalable unit): nodes sharing it reach each other through "
+        "the same rail leaf switches, one hop on every rail.",
+    )
+    nodes: dict[str, NodeTopology] = Field(
+        default_factory=dict,
+        description="Existing clusters: per node name, its rack / NVLink domain / rail group, written as node "
+        "labels. Leave empty when the provider already labels nodes (GPU feature discovery sets the clique).",
     )
 
 

@@ -35,6 +35,11 @@ class PrometheusSpec(SpecModel):
     retention: str = Field("15d", pattern=r"^\d+[hdwy]$", description="Metrics retention.")
     storage_gi: int = Field(100, ge=1, description="Prometheus volume size, GiB.")
     namespace: str = Field("monitoring", description="Namespace of the monitoring stack.")
+    operator_crds: bool = Field(
+        True,
+        description="Render PodMonitors, ServiceMonitors and PrometheusRules (mode external: the existing "
+        "Prometheus is run by prometheus-operator and watches this stack's monitoring namespace).",
+    )
 
 
 class ObservabilitySpec(SpecModel):

@@ -135,6 +135,9 @@ class ModelSpec(SpecModel):
     token_secret: Literal["hf", "ngc", "none"] = Field(
         "hf", description="Which token (config secret hfToken / ngcToken) the workers receive."
     )
+    shared_memory_gi: int = Field(
+        16, ge=1, description="/dev/shm per worker pod, GiB (NCCL and engine IPC; the operator default is 8)."
+    )
 
     def workers(self) -> dict[str, WorkerSpec]:
         """The worker roles of this graph by name, in render order."""
@@ -153,6 +156,7 @@ class DynamoSpec(SpecModel):
     grove: bool = Field(False, description="Gang-schedule multinode graphs with Grove.")
     kai_scheduler: bool = Field(False, description="Schedule workers with the KAI Scheduler and its queues.")
     namespace: str = Field("dynamo-system", description="Namespace of the Dynamo operator and NATS.")
+    nats: bool = Field(True, description="Install the platform chart's NATS (KV events and router replica sync).")
 
 
 class TritonModelSpec(SpecModel):

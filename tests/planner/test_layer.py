@@ -54,7 +54,11 @@ def test_quantize_job_writes_into_the_model_cache() -> None:
     assert env["OUTPUT"] == f"{C.MODEL_CACHE_MOUNT}/optimized/llama-8b-fp8" and env["CALIB_SAMPLES"] == "256"
     assert c["resources"]["limits"]["nvidia.com/gpu"] == 1  # 16 GB of BF16 weights fit one H100
     assert pod["nodeSelector"] == {C.POOL_LABEL: "h100"} and C.GPU_TOLERATION in pod["tolerations"]
-    cm = next(r for r in plan.resources if r.type == "kubernetes:core/v1:ConfigMap")
+    cm = next(
+        r
+        for r in plan.resources
+        if r.type == "kubernetes:core/v1:ConfigMap" and r.inputs["metadata"]["name"] == optimization.SCRIPTS_CONFIGMAP
+    )
     assert "mtq.quantize" in cm.inputs["data"]["modelopt_quantize.py"]
     job_res = next(r for r in plan.resources if r.name.endswith("llama-8b-quantize-fp8"))
     assert cm.urn in job_res.depends_on

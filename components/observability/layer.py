@@ -1,0 +1,130 @@
+"""The `observability` layer: kube-prometheus-stack (or an external Prometheus), scrape targets, alerts, dashboards.
+
+Sets `ctx.handles["prometheus_url"]` — the Dynamo Planner, KEDA triggers and benchmark jobs read it from there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from components import k8s as kobj
+from components.catalog import CHARTS
+from components.namespaces import model_namespace
+from components.observability.alerts import rule_manifests
+from components.observability.dashboards import dashboard_manifests
+from components.observability.metrics import dcgm_metrics_csv
+from components.observability.monitors import (
+    dcgm_service_monitor,
+    dynamo_pod_monitors,
+    nats_pod_monitor,
+    triton_pod_monitor,
+)
+from components.platform import PlatformContext
+from components.spec import StackSpec
+
+RELEASE = "kube-prometheus-stack"
+DCGM_METRICS_CONFIGMAP = "inference-ra-dcgm-metrics"  # GPU Operator values: dcgmExporter.config.name
+GPU_OPERATOR_NAMESPACE = "gpu-operator"
+
+
+def prometheus_url(spec: StackSpec) -> str | None:
+    prom = spec.observability.prometheus
+    if not spec.observability.enabled:
+        return None
+    if prom.mode == "external":
+        return prom.url
+    return f"http://{RELEASE}-prometheus.{prom.namespace}.svc.cluster.local:9090"
+
+
+def chart_values(spec: StackSpec) -> dict[str, Any]:
+    """kube-prometheus-stack values; every key exists in the chart's values.yaml (validated)."""
+    obs = spec.observability
+    prom = obs.prometheus
+    return {
+        "fullnameOverride": RELEASE,
+        "crds": {"enabled": True},
+        "alertmanager": {"enabled": obs.alerts},
+        "grafana": {
+            "enabled": obs.grafana,
+            "defaultDashboardsEnabled": True,
+            "sidecar": {
+                "dashboards": {
+                    "enabled": True,
+                    "label": "grafana_dashboard",
+                    "labelValue": "1",
+                    "searchNamespace": "ALL",
+                }
+            },
+        },
+        "prometheus": {
+            "prometheusSpec": {
+                "retention": prom.retention,
+                # pick up monitors and rules from every namespace, not only this release's
+                "serviceMonitorSelectorNilUsesHelmValues": False,
+                "podMonitorSelectorNilUsesHelmValues": False,
+                "ruleSelectorNilUsesHelmValues": False,
+                "storageSpec": {
+                    "volumeClaimTemplate": {
+                        "spec": {
+                            "accessModes": ["ReadWriteOnce"],
+                            "resources": {"requests": {"storage": f"{prom.storage_gi}Gi"}},
+                        }
+                    }
+                },
+            }
+        },
+    }
+
+
+def dcgm_configmap() -> kobj.Manifest:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": kobj.metadata(DCGM_METRICS_CONFIGMAP, GPU_OPERATOR_NAMESPACE),
+        "data": {"dcgm-metrics.csv": dcgm_metrics_csv()},
+    }
+
+
+def monitor_manifests(spec: StackSpec) -> list[kobj.Manifest]:
+    ns = spec.observability.prometheus.namespace
+    model_nss = sorted({model_namespace(spec, m.name) for m in spec.serving.models})
+    out = []
+    if spec.gpu_operator.dcgm_exporter:
+        out.append(dcgm_service_monitor(ns, GPU_OPERATOR_NAMESPACE))
+    out += dynamo_pod_monitors(spec, model_nss, ns)
+    if spec.serving.models:
+        out.append(nats_pod_monitor(ns, spec.serving.dynamo.namespace))
+    if spec.serving.triton:
+        out.append(triton_pod_monitor(ns, [t.namespace for t in spec.serving.triton]))
+    return out
+
+
+def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
+    spec = ctx.spec
+    obs = spec.observability
+    if not obs.enabled:
+        return
+    ns = obs.prometheus.namespace
+    ctx.handles["prometheus_url"] = prometheus_url(spec)
+    deps: list[pulumi.Resource] = []
+    if obs.prometheus.mode == "deploy":
+        chart = kobj.chart(
+            RELEASE,
+            chart_ref=CHARTS["kube-prometheus-stack"],
+            namespace=ns,
+            values=chart_values(spec),
+            opts=ctx.k8s_opts(parent, namespace=ns),
+        )
+        deps.append(chart)
+        ctx.handles["prometheus_stack"] = chart
+    if spec.gpu_operator.dcgm_exporter:
+        kobj.apply(dcgm_configmap(), ctx.k8s_opts(parent, namespace=GPU_OPERATOR_NAMESPACE))
+    if obs.prometheus.operator_crds or obs.prometheus.mode == "deploy":
+        manifests = monitor_manifests(spec) + (rule_manifests(spec, ns) if obs.alerts else [])
+        for m in manifests:
+            kobj.apply(m, ctx.k8s_opts(parent, depends_on=deps, namespace=ns))
+    if obs.grafana:
+        for m in dashboard_manifests(spec, ns):
+            kobj.apply(m, ctx.k8s_opts(parent, namespace=ns))

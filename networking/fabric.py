@@ -1,0 +1,97 @@
+"""The `fabric` layer: what makes the GPU fabric usable by pods, and the topology schedulers place them by.
+
+- efa: the `aws-efa-k8s-device-plugin` chart, on the EFA pools only (pool label), tolerating the GPU taint; pods
+  then request `vpc.amazonaws.com/efa`.
+- infiniband / roce: the Network Operator chart, the NicClusterPolicy, an NV-IPAM IPPool and a secondary network
+  per rail (`networking.network_operator`).
+- topology (network.topology.enabled): node labels, a KAI Topology and a Grove ClusterTopologyBinding.
+Pods consume all of it through `networking.profile.fabric_profile` only.
+
+Functions for other layers: `networking.network_operator.gpu_operator_rdma(spec)` gives the GPU Operator's
+`driver.rdma` values; `gpu_operator_deploys_nfd(spec)` says whether the GPU Operator must keep its NFD on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from components import k8s as kobj
+from components.catalog import CHARTS
+from components.constants import GPU_TOLERATION, POOL_LABEL
+from components.platform import PlatformContext
+from components.spec import StackSpec
+from networking import network_operator as nop
+from networking.topology import node_label_patches, topology_manifests
+
+EFA_NAMESPACE = "kube-system"
+# Amazon EKS add-on images are served from account 602401143452 in the commercial regions; pulling from the
+# cluster's own region keeps the pull on the VPC's ECR endpoints instead of crossing regions through the NAT.
+EKS_ECR_ACCOUNT = "602401143452"
+
+
+def efa_pools(spec: StackSpec) -> list[str]:
+    return sorted(p.name for p in spec.gpu_pools if (nt := spec.node_type(p)) is not None and nt.efa_interfaces)
+
+
+def efa_device_plugin_values(spec: StackSpec, region: str | None) -> dict[str, Any]:
+    """Chart values: scheduled by the pool label on EFA pools only (the chart's node affinity matches
+    `supportedInstanceLabels.keys` In `values`), tolerating the GPU taint."""
+    values: dict[str, Any] = {
+        "supportedInstanceLabels": {"keys": [POOL_LABEL], "values": efa_pools(spec)},
+        "tolerations": [GPU_TOLERATION],
+    }
+    if region:
+        values["image"] = {
+            "repository": f"{EKS_ECR_ACCOUNT}.dkr.ecr.{region}.amazonaws.com/eks/aws-efa-k8s-device-plugin"
+        }
+    return values
+
+
+def gpu_operator_deploys_nfd(spec: StackSpec) -> bool:
+    """Whether the GPU Operator chart should deploy Node Feature Discovery (`nfd.enabled`)."""
+    return spec.network.fabric.nfd == "gpu-operator"
+
+
+def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
+    spec = ctx.spec
+    fabric = spec.network.fabric
+    if fabric.type == "efa" and efa_pools(spec):
+        ctx.handles["efa_device_plugin"] = kobj.chart(
+            "aws-efa-k8s-device-plugin",
+            chart_ref=CHARTS["aws-efa-k8s-device-plugin"],
+            namespace=EFA_NAMESPACE,
+            values=efa_device_plugin_values(spec, ctx.region),
+            opts=ctx.k8s_opts(parent),
+        )
+    elif fabric.type in ("infiniband", "roce"):
+        _network_operator(ctx, parent)
+    _topology(ctx, parent)
+
+
+def _network_operator(ctx: PlatformContext, parent: pulumi.Resource) -> None:
+    spec = ctx.spec
+    ns = nop.NETWORK_NAMESPACE
+    chart = kobj.chart(
+        "network-operator",
+        chart_ref=CHARTS["network-operator"],
+        namespace=ns,
+        values=nop.chart_values(spec),
+        opts=ctx.k8s_opts(parent, namespace=ns),
+    )
+    policy = kobj.apply(nop.nic_cluster_policy(spec), ctx.k8s_opts(parent, depends_on=[chart]))
+    pools = [kobj.apply(m, ctx.k8s_opts(parent, depends_on=[chart], namespace=ns)) for m in nop.ip_pools(spec)]
+    networks = [kobj.apply(m, ctx.k8s_opts(parent, depends_on=[policy, *pools])) for m in nop.rail_networks(spec)]
+    ctx.handles["nic_cluster_policy"] = policy
+    ctx.handles["rail_networks"] = networks  # serving pods attaching rails may depend on these
+
+
+def _topology(ctx: PlatformContext, parent: pulumi.Resource) -> None:
+    spec = ctx.spec
+    if not spec.network.topology.enabled:
+        return
+    for patch in node_label_patches(spec):
+        kobj.apply(patch, ctx.k8s_opts(parent), patch=True)
+    for manifest in topology_manifests(spec):
+        kobj.apply(manifest, ctx.k8s_opts(parent))

@@ -1,0 +1,29 @@
+"""`make golden`: regenerate the golden plans of the shipped stacks under tests/golden/<stack>/.
+
+Golden plans are reviewed as diffs: regenerate them deliberately, read `git diff tests/golden`, commit with the
+change that caused them.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from components.loader import read_stack_file
+from stacks.engine import synth
+from stacks.output import write_plan
+from stacks.report import render_report
+
+GOLDEN_DIR = Path(__file__).resolve().parent.parent / "tests" / "golden"
+SHIPPED_STACKS = ("dev", "aws-h100", "ncp-ib")
+
+
+def regenerate(stacks: list[str]) -> None:
+    for name in stacks:
+        plan = synth(read_stack_file(name))
+        target = write_plan(plan, GOLDEN_DIR / name, render_report(plan))
+        print(f"golden {name}: {len(plan.resources)} resources -> {target}")
+
+
+if __name__ == "__main__":
+    regenerate(sys.argv[1:] or list(SHIPPED_STACKS))

@@ -1,0 +1,58 @@
+"""Shared fixtures: synthesized plans of the shipped stacks (cached per session) and spec builders."""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from components.loader import StackFile, read_stack_file
+from stacks.engine import Plan, synth
+
+REPO = Path(__file__).resolve().parent.parent
+UPSTREAM = Path(os.environ.get("INFERENCE_RA_UPSTREAM", REPO.parent / "shared" / "upstream"))
+CRD_DIR = Path(os.environ.get("INFERENCE_RA_CRD_DIR", UPSTREAM / "crds"))
+CHART_VALUES_DIR = Path(os.environ.get("INFERENCE_RA_CHART_VALUES_DIR", UPSTREAM / "chart-values"))
+SHIPPED_STACKS = ("dev", "aws-h100", "ncp-ib")
+
+_plans: dict[str, Plan] = {}
+
+
+def shipped_plan(name: str) -> Plan:
+    if name not in _plans:
+        _plans[name] = synth(read_stack_file(name))
+    return _plans[name]
+
+
+@pytest.fixture(params=SHIPPED_STACKS)
+def plan(request: pytest.FixtureRequest) -> Plan:
+    return shipped_plan(request.param)
+
+
+def stack_config(name: str) -> dict[str, Any]:
+    """The `inference-ra:` config of a shipped stack, without namespace, as a mutable deep copy."""
+    return copy.deepcopy(read_stack_file(name).project_config())
+
+
+def stack_file_from(config: dict[str, Any], name: str = "test", region: str | None = "us-east-2") -> StackFile:
+    """A StackFile for an in-memory config (keys without the `inference-ra:` namespace)."""
+    full: dict[str, Any] = {f"inference-ra:{k}": v for k, v in config.items()}
+    if region:
+        full["aws:region"] = region
+    return StackFile(name=name, path=Path(f"<memory:{name}>"), config=full)
+
+
+def write_stack(tmp_path: Path, config: dict[str, Any], name: str = "test") -> Path:
+    path = tmp_path / f"Pulumi.{name}.yaml"
+    path.write_text(yaml.safe_dump({"config": {f"inference-ra:{k}": v for k, v in config.items()}}))
+    return path
+
+
+@pytest.fixture
+def requires_upstream() -> None:
+    if not CRD_DIR.is_dir() or not CHART_VALUES_DIR.is_dir():
+        pytest.skip(f"upstream reference data not found at {UPSTREAM} (set INFERENCE_RA_CRD_DIR/CHART_VALUES_DIR)")
