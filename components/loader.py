@@ -133,6 +133,10 @@ def spec_from_mapping(data: Mapping[str, Any], *, region: str | None = None, sou
         spec = StackSpec.model_validate(body)
     except ValidationError as exc:
         raise SpecError(problems + _pydantic_problems(exc), source) from None
+    from serving.planner.sizing import apply_auto_sizing  # `sizing: auto` models, before the rules check them
+
+    spec, sizing_problems = apply_auto_sizing(spec)
+    problems += sizing_problems
     problems += check_spec(spec)
     if spec.cluster.provider == "aws" and not region:
         problems.append(Problem("(aws:region)", "an aws cluster needs `aws:region` in the stack config", fix="set it"))

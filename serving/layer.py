@@ -37,6 +37,9 @@ def _deps(ctx: PlatformContext, model: Any, namespace: str, platform_chart: pulu
     gate = (h.get("acceptance") or {}).get(model.pool) if pool and pool.acceptance.gate else None
     if gate is not None:
         deps.append(gate)
+    optimized = (h.get("optimization_jobs") or {}).get(model.name)  # quantize / engine Jobs (serving.optimization)
+    if optimized is not None:
+        deps.append(optimized)
     return deps
 
 

@@ -296,6 +296,60 @@ def schema() -> None:
     sys.stdout.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
 
+@app.command()
+def size(
+    model: Annotated[str, typer.Option("--model", help="Architecture catalog key, e.g. llama-3.3-70b.")],
+    gpu: Annotated[str, typer.Option("--gpu", help="GPU catalog key, e.g. h100-sxm-80gb.")],
+    isl: Annotated[int, typer.Option("--isl", help="Input sequence length, tokens.")],
+    osl: Annotated[int, typer.Option("--osl", help="Output sequence length, tokens.")],
+    ttft_ms: Annotated[float, typer.Option("--ttft-ms", help="Time-to-first-token target (p95), ms.")],
+    itl_ms: Annotated[float, typer.Option("--itl-ms", help="Inter-token latency target (p95), ms.")],
+    rps: Annotated[float | None, typer.Option("--rps", help="Requests per second (or --concurrency).")] = None,
+    concurrency: Annotated[int | None, typer.Option("--concurrency", help="Concurrent requests (or --rps).")] = None,
+    weights_dtype: Annotated[str, typer.Option("--weights-dtype", help="bf16 | fp16 | fp8 | nvfp4 | mxfp4.")] = "bf16",
+    kv_dtype: Annotated[str, typer.Option("--kv-dtype", help="KV cache dtype: bf16 | fp16 | fp8.")] = "bf16",
+    node_type: Annotated[
+        str | None, typer.Option("--node-type", help="Node catalog key (default: the largest with that GPU).")
+    ] = None,
+    mode: Annotated[str, typer.Option("--mode", help="auto | aggregated | disaggregated.")] = "auto",
+    cold_start_s: Annotated[float, typer.Option("--cold-start-s", help="Weights load target, seconds.")] = 300,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+) -> None:
+    """Capacity planner: the fewest GPUs that meet the SLO, with nodes, KV tiers and cost (docs/planner.md)."""
+    from serving.planner.cli import SizeArgs, run_size
+
+    try:
+        result = run_size(
+            SizeArgs(
+                model,
+                gpu,
+                isl,
+                osl,
+                ttft_ms,
+                itl_ms,
+                rps,
+                concurrency,
+                weights_dtype,
+                kv_dtype,
+                node_type,
+                mode,
+                cold_start_s,
+            )
+        )
+    except ValueError as exc:
+        err.print(f"[bold red]inference-ra size[/]: {exc}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+        return
+    table = Table(title=f"inference-ra size {model} on {gpu}", show_header=False)
+    for key, value in result.items():
+        if key != "explanation":
+            table.add_row(key, str(value))
+    out.print(table)
+    out.print(result["explanation"], soft_wrap=True)
+
+
 def main() -> None:
     app()
 

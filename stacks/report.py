@@ -33,7 +33,10 @@ def resources_section(plan: Plan) -> str:
 
 
 def capacity_section(plan: Plan) -> str:
+    from components.catalog.prices import PriceBook
+
     spec = plan.spec
+    prices = PriceBook.for_spec(spec)
     lines = [
         "## GPU capacity and cost",
         "",
@@ -46,13 +49,13 @@ def capacity_section(plan: Plan) -> str:
         if nt is None:
             continue
         n0, n1 = pool.nodes.min, pool.nodes.max
-        c0, c1 = n0 * nt.price_per_hour_usd, n1 * nt.price_per_hour_usd
+        c0, c1 = n0 * prices.node_hour_usd(nt.key), n1 * prices.node_hour_usd(nt.key)
         tot = [tot[0] + n0 * nt.gpus, tot[1] + n1 * nt.gpus, tot[2] + c0, tot[3] + c1]
         lines.append(
             f"| {pool.name} | {nt.key} | {nt.gpu} | {n0}-{n1} | {n0 * nt.gpus}-{n1 * nt.gpus} | {c0:,.2f}-{c1:,.2f} |"
         )
     lines.append(f"| **total** | | | | **{tot[0]}-{tot[1]}** | **{tot[2]:,.2f}-{tot[3]:,.2f}** |")
-    lines += ["", "Prices: node catalog list prices (components/catalog/nodes.py), compute only."]
+    lines += ["", "Prices: components/catalog/prices.py with `policy.prices` overrides; compute only."]
     return "\n".join(lines)
 
 

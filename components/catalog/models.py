@@ -37,6 +37,7 @@ class Architecture:
     experts_per_token: int = 0
     kv_lora_rank: int = 0  # MLA only
     qk_rope_head_dim: int = 0  # MLA only
+    vocab_size: int = 0  # embedding rows (config.json vocab_size); 0 = unknown (the planner then streams all)
     source: str = ""
 
     @property
@@ -76,6 +77,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             128,
             131072,
             "bf16",
+            vocab_size=128256,
             source=_HF + "meta-llama/Llama-3.1-8B-Instruct",
         ),
         Architecture(
@@ -89,6 +91,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             128,
             131072,
             "bf16",
+            vocab_size=128256,
             source=_HF + "meta-llama/Llama-3.1-70B-Instruct",
         ),
         Architecture(
@@ -102,6 +105,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             128,
             131072,
             "bf16",
+            vocab_size=128256,
             source=_HF + "meta-llama/Llama-3.1-405B-Instruct",
         ),
         Architecture(
@@ -115,9 +119,23 @@ ARCHITECTURES: dict[str, Architecture] = {
             128,
             131072,
             "bf16",
+            vocab_size=128256,
             source=_HF + "meta-llama/Llama-3.3-70B-Instruct",
         ),
-        Architecture("qwen3-32b", 32.8, 32.8, 64, 5120, 64, 8, 128, 40960, "bf16", source=_HF + "Qwen/Qwen3-32B"),
+        Architecture(
+            "qwen3-32b",
+            32.8,
+            32.8,
+            64,
+            5120,
+            64,
+            8,
+            128,
+            40960,
+            "bf16",
+            vocab_size=151936,
+            source=_HF + "Qwen/Qwen3-32B",
+        ),
         Architecture(
             "deepseek-r1",
             671.0,
@@ -133,6 +151,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             experts_per_token=8,
             kv_lora_rank=512,
             qk_rope_head_dim=64,
+            vocab_size=129280,
             source=_HF + "deepseek-ai/DeepSeek-R1 (MLA, 256 routed experts, top-8)",
         ),
         Architecture(
@@ -150,6 +169,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             experts_per_token=8,
             kv_lora_rank=512,
             qk_rope_head_dim=64,
+            vocab_size=129280,
             source=_HF + "deepseek-ai/DeepSeek-V3 (MLA, 256 routed experts, top-8)",
         ),
         Architecture(
@@ -165,6 +185,7 @@ ARCHITECTURES: dict[str, Architecture] = {
             "mxfp4",
             experts=128,
             experts_per_token=4,
+            vocab_size=201088,
             source=_HF + "openai/gpt-oss-120b (MoE weights in MXFP4)",
         ),
     )

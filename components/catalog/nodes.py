@@ -24,15 +24,22 @@ class NodeType:
     efa_interfaces: int  # 0 = no EFA
     nics: int  # RDMA NICs for the compute fabric (bare metal) / network cards (AWS)
     network_gbps: int
-    price_per_hour_usd: float  # on-demand list price (AWS us-east-1/us-east-2, 2026-08) or an NCP reference rate
     source: str
+
+    @property
+    def price_per_hour_usd(self) -> float:
+        """Catalog list price of one node-hour; prices live in components/catalog/prices.py (the one source),
+        and spec-aware callers use `PriceBook.for_spec(spec)` so that `policy.prices` overrides apply."""
+        from components.catalog.prices import DEFAULT_PRICES
+
+        return DEFAULT_PRICES.node_hour_usd(self.key)
 
     @property
     def local_nvme_gib(self) -> int:
         return int(self.local_nvme_gb * 1e9 / 2**30)
 
 
-def _aws(key, gpu, gpus, vcpus, mem, nvme_gb, nvme_n, efa, cards, gbps, price) -> NodeType:  # type: ignore[no-untyped-def]
+def _aws(key, gpu, gpus, vcpus, mem, nvme_gb, nvme_n, efa, cards, gbps) -> NodeType:  # type: ignore[no-untyped-def]
     return NodeType(
         key,
         "aws",
@@ -45,7 +52,6 @@ def _aws(key, gpu, gpus, vcpus, mem, nvme_gb, nvme_n, efa, cards, gbps, price) -
         efa,
         cards,
         gbps,
-        price,
         f"AWS EC2 accelerated computing instance specs ({key}); EFA supported instance types",
     )
 
@@ -53,19 +59,19 @@ def _aws(key, gpu, gpus, vcpus, mem, nvme_gb, nvme_n, efa, cards, gbps, price) -
 NODE_TYPES: dict[str, NodeType] = {
     n.key: n
     for n in (
-        _aws("p4d.24xlarge", "a100-sxm-40gb", 8, 96, 1152, 8000, 8, 4, 4, 400, 21.96),
-        _aws("p5.48xlarge", "h100-sxm-80gb", 8, 192, 2048, 30720, 8, 32, 32, 3200, 55.04),
-        _aws("p5e.48xlarge", "h200-sxm-141gb", 8, 192, 2048, 30720, 8, 32, 32, 3200, 61.44),
-        _aws("p5en.48xlarge", "h200-sxm-141gb", 8, 192, 2048, 30720, 8, 16, 16, 3200, 63.30),
-        _aws("p6-b200.48xlarge", "b200-180gb", 8, 192, 2048, 30720, 8, 8, 8, 3200, 113.93),
-        _aws("g6e.xlarge", "l40s-48gb", 1, 4, 32, 250, 1, 0, 1, 20, 1.86),
-        _aws("g6e.2xlarge", "l40s-48gb", 1, 8, 64, 450, 1, 0, 1, 20, 2.24),
-        _aws("g6e.4xlarge", "l40s-48gb", 1, 16, 128, 600, 1, 0, 1, 20, 3.00),
-        _aws("g6e.8xlarge", "l40s-48gb", 1, 32, 256, 900, 1, 1, 1, 25, 4.53),
-        _aws("g6e.12xlarge", "l40s-48gb", 4, 48, 384, 3800, 2, 1, 1, 100, 10.49),
-        _aws("g6e.16xlarge", "l40s-48gb", 1, 64, 512, 1900, 1, 1, 1, 35, 7.58),
-        _aws("g6e.24xlarge", "l40s-48gb", 4, 96, 768, 3800, 2, 2, 2, 200, 15.07),
-        _aws("g6e.48xlarge", "l40s-48gb", 8, 192, 1536, 7600, 4, 4, 4, 400, 30.13),
+        _aws("p4d.24xlarge", "a100-sxm-40gb", 8, 96, 1152, 8000, 8, 4, 4, 400),
+        _aws("p5.48xlarge", "h100-sxm-80gb", 8, 192, 2048, 30720, 8, 32, 32, 3200),
+        _aws("p5e.48xlarge", "h200-sxm-141gb", 8, 192, 2048, 30720, 8, 32, 32, 3200),
+        _aws("p5en.48xlarge", "h200-sxm-141gb", 8, 192, 2048, 30720, 8, 16, 16, 3200),
+        _aws("p6-b200.48xlarge", "b200-180gb", 8, 192, 2048, 30720, 8, 8, 8, 3200),
+        _aws("g6e.xlarge", "l40s-48gb", 1, 4, 32, 250, 1, 0, 1, 20),
+        _aws("g6e.2xlarge", "l40s-48gb", 1, 8, 64, 450, 1, 0, 1, 20),
+        _aws("g6e.4xlarge", "l40s-48gb", 1, 16, 128, 600, 1, 0, 1, 20),
+        _aws("g6e.8xlarge", "l40s-48gb", 1, 32, 256, 900, 1, 1, 1, 25),
+        _aws("g6e.12xlarge", "l40s-48gb", 4, 48, 384, 3800, 2, 1, 1, 100),
+        _aws("g6e.16xlarge", "l40s-48gb", 1, 64, 512, 1900, 1, 1, 1, 35),
+        _aws("g6e.24xlarge", "l40s-48gb", 4, 96, 768, 3800, 2, 2, 2, 200),
+        _aws("g6e.48xlarge", "l40s-48gb", 8, 192, 1536, 7600, 4, 4, 4, 400),
         NodeType(
             "dgx-h100",
             "baremetal",
@@ -78,7 +84,6 @@ NODE_TYPES: dict[str, NodeType] = {
             0,
             8,
             3200,
-            40.0,
             "NVIDIA DGX H100 datasheet: 8x H100, 2 TB RAM, 8x 3.84 TB NVMe, 8x ConnectX-7 400 Gb/s",
         ),
         NodeType(
@@ -93,7 +98,6 @@ NODE_TYPES: dict[str, NodeType] = {
             0,
             8,
             3200,
-            48.0,
             "NVIDIA HGX H200 reference (8x H200, 8x ConnectX-7 400 Gb/s); RAM/NVMe as DGX H200 datasheet",
         ),
         NodeType(
@@ -108,7 +112,6 @@ NODE_TYPES: dict[str, NodeType] = {
             0,
             4,
             1600,
-            42.0,
             "NVIDIA GB200 NVL72 datasheet: compute tray = 2 Grace + 4 Blackwell, 960 GB LPDDR5X, "
             "4x ConnectX-7 400 Gb/s, 4x E1.S NVMe; 18 trays per NVLink domain",
         ),

@@ -120,7 +120,9 @@ IMAGES: dict[str, str] = {
     "triton": "nvcr.io/nvidia/tritonserver:25.08-py3",
     "modelopt": "nvcr.io/nvidia/tensorrt-llm/release:1.0.0",
     "trtllm-build": "nvcr.io/nvidia/tensorrt-llm/release:1.0.0",
-    "aiperf": "nvcr.io/nvidia/ai-dynamo/aiperf:0.3.0",
+    # AIPerf ships in the Dynamo runtime images; Dynamo's in-cluster benchmark Job runs it from vllm-runtime
+    # (ai-dynamo/dynamo benchmarks/incluster/benchmark_job.yaml)
+    "aiperf": f"nvcr.io/nvidia/ai-dynamo/vllm-runtime:{DYNAMO_VERSION}",
     # Model prefetch: a pinned Python; the Job installs pinned hub clients (PREFETCH_CLIENTS) before downloading.
     "prefetch": "python:3.12.11-slim-bookworm",
     # rancher/local-path-provisioner v0.0.32 (the release k3s 1.33 ships): local NVMe volumes.

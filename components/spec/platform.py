@@ -76,6 +76,19 @@ class ObservabilitySpec(SpecModel):
     alerts: bool = Field(True, description="SLO and fleet alert rules.")
 
 
+class PriceOverridesSpec(SpecModel):
+    node_hour_usd: dict[str, float] = Field(
+        default_factory=dict,
+        description="Price of one node-hour in USD by node type (catalog key), replacing the list price.",
+    )
+    storage_gb_month_usd: dict[str, float] = Field(
+        default_factory=dict,
+        description="Storage price in USD per GB-month by price key (fsx-lustre-<MBps/TiB>, ebs-gp3, s3-standard, "
+        "onprem-parallel-fs).",
+    )
+    source: str | None = Field(None, description="Where these prices come from (contract, rate card, date).")
+
+
 class PolicySpec(SpecModel):
     enforcement: dict[str, Literal["advisory", "mandatory", "disabled"]] = Field(
         default_factory=dict, description="Per-rule enforcement level overrides, by rule name."
@@ -93,3 +106,7 @@ class PolicySpec(SpecModel):
         description="Registries images may come from.",
     )
     max_hourly_cost_usd: float | None = Field(None, gt=0, description="Cost cap of the stack, $/hour.")
+    prices: PriceOverridesSpec = Field(
+        default_factory=PriceOverridesSpec,
+        description="Overrides of the price catalog (components/catalog/prices.py) for cost estimates.",
+    )

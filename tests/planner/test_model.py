@@ -1,0 +1,124 @@
+"""Planner arithmetic against hand-computed values."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from components.catalog import ARCHITECTURES, GPUS, NODE_TYPES
+from serving.planner import model as m
+from serving.planner.search import Deployment, Target, Workload, evaluate, nodes_for
+
+H100 = GPUS["h100-sxm-80gb"]
+L70 = ARCHITECTURES["llama-3.3-70b"]
+L8 = ARCHITECTURES["llama-3.1-8b"]
+
+
+def test_kv_bytes_per_token_llama_70b_bf16_is_327680() -> None:
+    # 2 (K and V) x 80 layers x 8 KV heads x 128 head dim x 2 bytes
+    assert m.kv_bytes_per_token(L70, "bf16") == 2 * 80 * 8 * 128 * 2 == 327_680
+
+
+def test_kv_bytes_per_token_fp8_halves_it() -> None:
+    assert m.kv_bytes_per_token(L70, "fp8") == 163_840
+
+
+def test_kv_bytes_per_token_deepseek_mla() -> None:
+    # MLA: 61 layers x (kv_lora_rank 512 + rope 64) x 2 bytes, no factor 2 for K and V
+    assert m.kv_bytes_per_token(ARCHITECTURES["deepseek-r1"], "bf16") == 61 * 576 * 2 == 70_272
+
+
+def test_weights_bytes_llama_70b() -> None:
+    assert m.weights_bytes(L70, "bf16") == 141_200_000_000
+    assert m.weights_bytes(L70, "fp8") == 70_600_000_000
+
+
+def test_streamed_weights_leave_out_the_embedding_table() -> None:
+    # Llama-3.1-8B: 8.03e9 params - 128256 x 4096 embedding rows = 7.505e9 params read per step; the calibration
+    # run measured 15,009,849,344 bytes of weights read per decode step (bench/results/h100-2026-11-27.json)
+    assert m.streamed_weight_bytes(L8, "bf16", 1) == pytest.approx(15_009_849_344, rel=1e-3)
+
+
+def test_moe_streams_more_experts_as_the_batch_grows() -> None:
+    ds = ARCHITECTURES["deepseek-r1"]
+    one, many = m.streamed_weight_bytes(ds, "fp8", 1), m.streamed_weight_bytes(ds, "fp8", 4096)
+    assert one == pytest.approx((37e9 - 129280 * 7168), rel=1e-9)  # batch 1: exactly the active parameters
+    assert many == pytest.approx(671e9 - 129280 * 7168, rel=1e-3)  # large batch: every expert
+
+
+def test_kv_capacity_llama_70b_fp8_tp4_by_hand() -> None:
+    # 4 GPUs x 80e9 B x (0.9 - 0.05) - 70.6e9 weights = 201.4e9 B; / 327680 B per token
+    expected = int((4 * 80e9 * 0.85 - 70.6e9) // 327_680)
+    assert m.kv_capacity_tokens(L70, H100, 4, "fp8", "bf16", 0.9) == expected == 614_624
+
+
+def test_kv_capacity_is_zero_when_weights_do_not_fit() -> None:
+    assert m.kv_capacity_tokens(L70, H100, 1, "bf16", "bf16") == 0
+
+
+def test_tp_beyond_kv_heads_replicates_kv() -> None:
+    assert m.kv_replication(L70, 8) == 1
+    assert m.kv_replication(L70, 16) == 2
+    assert m.kv_replication(ARCHITECTURES["deepseek-r1"], 8) == 8  # MLA latent cache on every rank
+
+
+def test_decode_step_single_sequence_by_hand() -> None:
+    # batch 1, context 512, TP1, bf16: memory = 15.01e9/(3.35e12 x 0.65) + 512 x 131072/(3.35e12 x 0.91),
+    # compute = (2 x 7.505e9 + 4 x 512 x 4096 x 32) / (989e12 x 0.53); smooth roofline = hypot of the two
+    streamed = (8.03e9 - 128256 * 4096) * 2
+    t_mem = streamed / (3.35e12 * 0.65) + 512 * 131072 / (3.35e12 * 0.91)
+    t_cmp = (2 * (8.03e9 - 128256 * 4096) + 4 * 512 * 4096 * 32) / (989e12 * 0.53)
+    assert m.decode_step_time(L8, H100, 1, 512, 1, "bf16", "bf16") == pytest.approx(math.hypot(t_mem, t_cmp))
+
+
+def test_prefill_by_hand() -> None:
+    # 4096 tokens: GEMMs 2 x P x S + causal attention 2 x layers x S^2 x width, at 989 TFLOP/s x 0.60
+    p = 8.03e9 - 128256 * 4096
+    flops = 2 * p * 4096 + 2 * 32 * 4096**2 * 4096
+    t_cmp = flops / (989e12 * 0.60)
+    t_mem = p * 2 / (3.35e12 * 0.65)
+    assert m.prefill_time(L8, H100, 4096, 1, "bf16") == pytest.approx(math.hypot(t_mem, t_cmp))
+
+
+def test_fp8_weights_use_fp8_tensor_cores_and_halve_the_weight_stream() -> None:
+    bf16 = m.decode_step_time(L70, H100, 1, 1024, 4, "bf16", "bf16")
+    fp8 = m.decode_step_time(L70, H100, 1, 1024, 4, "fp8", "bf16")
+    assert 0.45 < fp8 / bf16 < 0.65  # weights dominate a single-sequence step
+
+
+def test_allreduce_adds_latency_per_layer() -> None:
+    # 2 all-reduces per layer x 80 layers x (8 us + ring transfer of 1 token x 8192 x 2 bytes)
+    per = 8e-6 + 2 * 3 / 4 * 8192 * 2 / (450e9 * 0.7)
+    assert m.allreduce_time(H100, 4, 1, L70, m.CALIBRATED) == pytest.approx(160 * per)
+    assert m.allreduce_time(H100, 1, 1, L70, m.CALIBRATED) == 0
+
+
+def test_nodes_pack_replicas_and_span_nodes_for_multinode() -> None:
+    t = Target(L70, H100, NODE_TYPES["p5.48xlarge"], "fp8")
+    assert nodes_for(t, Deployment("aggregated", 2, 3)) == 1  # 6 GPUs on one 8-GPU node
+    assert nodes_for(t, Deployment("aggregated", 4, 3)) == 2
+    assert nodes_for(t, Deployment("disaggregated", 4, 1, 2, 2)) == 1
+    tray = Target(ARCHITECTURES["deepseek-r1"], GPUS["gb200"], NODE_TYPES["gb200-nvl72-tray"], "fp8")
+    assert nodes_for(tray, Deployment("aggregated", 16, 2)) == 8  # 16 GPUs = 4 trays per replica
+
+
+def test_little_law_batch_at_low_load() -> None:
+    t = Target(L8, H100, NODE_TYPES["p5.48xlarge"])
+    w = Workload(1024, 128, 1000, 100, rps=1.0)
+    e = evaluate(t, Deployment("aggregated", 1, 1), w)
+    assert e.batch_per_replica == pytest.approx(max(1.0, 1.0 * 128 * e.itl_s), rel=1e-3)
+    assert e.meets(w)
+
+
+def test_shipped_efficiencies_predict_the_h100_measurements_within_15_percent() -> None:
+    """The calibration run (docs/calibration.md): every point within the ±15% target with the shipped factors."""
+    import json
+    from pathlib import Path
+
+    from serving.planner.calibration import ratios
+
+    results = json.loads((Path(__file__).resolve().parents[2] / "bench/results/h100-2026-11-27.json").read_text())
+    rows = ratios(results, m.CALIBRATED)
+    assert len(rows) == 25
+    assert all(0.85 <= r["ratio"] <= 1.15 for r in rows), [(r["kind"], r["context"], r["ratio"]) for r in rows]
