@@ -78,16 +78,12 @@ class Layer(pulumi.ComponentResource):
 #   storage        local NVMe, parallel FS, model bucket, model cache -> handles model_cache_pvc, prefetch_jobs
 #   acceptance     per-pool burn-in                                   -> handles acceptance[pool]
 #   observability  Prometheus stack, monitors, rules, dashboards      -> handles prometheus_url
-<<<<<<< HEAD
 #   tenancy        KAI queues, tenant quota / NetworkPolicies / RBAC   -> handles kai_queues, tenant_namespaces
-#   serving        Dynamo platform, graphs, optimization, benchmarks
+#   optimization   ModelOpt quantization + TensorRT-LLM engine Jobs     -> handles optimization_jobs[model]
+#   serving        Dynamo platform, graphs, KV tiers, routing, planner   (graphs depend on optimization_jobs)
 #   autoscaling    KEDA chart + ScaledObjects on the graphs' scaling adapters (after serving)
 #   triton         Triton Deployments, Services, HPAs (after serving)
-=======
-#   optimization   ModelOpt quantization + TensorRT-LLM engine Jobs     -> handles optimization_jobs[model]
-#   serving        Dynamo platform, tenants, graphs, Triton, autoscaling  (graphs depend on optimization_jobs)
-#   performance    AIPerf benchmark Jobs, planner report section        -> handles benchmark_jobs[model]
->>>>>>> planner
+#   performance    AIPerf benchmark Jobs                                -> handles benchmark_jobs[model]
 LAYERS: tuple[tuple[str, str], ...] = (
     ("network", "networking.vpc:build"),
     ("cluster", "components.providers:build_cluster"),
