@@ -78,6 +78,7 @@ class Layer(pulumi.ComponentResource):
 #   storage        local NVMe, parallel FS, model bucket, model cache -> handles model_cache_pvc, prefetch_jobs
 #   acceptance     per-pool burn-in                                   -> handles acceptance[pool]
 #   observability  Prometheus stack, monitors, rules, dashboards      -> handles prometheus_url
+#   scheduling     KAI Scheduler + Grove charts, their topology objects  -> handles kai_scheduler, grove
 #   tenancy        KAI queues, tenant quota / NetworkPolicies / RBAC   -> handles kai_queues, tenant_namespaces
 #   optimization   ModelOpt quantization + TensorRT-LLM engine Jobs     -> handles optimization_jobs[model]
 #   serving        Dynamo platform, graphs, KV tiers, routing, planner   (graphs depend on optimization_jobs)
@@ -93,6 +94,7 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("storage", "storage.layer:build"),
     ("acceptance", "gpu_nodepools.acceptance:build"),
     ("observability", "components.observability.layer:build"),
+    ("scheduling", "serving.schedulers:build"),
     ("tenancy", "serving.tenancy:build"),
     ("optimization", "serving.optimization:build"),  # after storage, before serving (graphs depend on its Jobs)
     ("serving", "serving.layer:build"),

@@ -26,6 +26,7 @@ import pulumi
 from components import k8s as kobj
 from components.catalog import CHARTS
 from components.constants import GPU_TOLERATION
+from components.observability.dcgm import DCGM_METRICS_CONFIGMAP, dcgm_configmap
 from components.platform import PlatformContext
 from components.rules.compute import driver_managed_by_operator
 from components.spec import GpuPoolSpec, StackSpec
@@ -98,10 +99,7 @@ def gpu_operator_values(spec: StackSpec) -> dict[str, Any]:
         "toolkit": {"enabled": toolkit_enabled(spec)},
         "devicePlugin": {"enabled": op.device_plugin},
         "gfd": {"enabled": True},
-        "dcgmExporter": {
-            "enabled": op.dcgm_exporter,
-            "serviceMonitor": {"enabled": op.dcgm_exporter and spec.observability.enabled},
-        },
+        "dcgmExporter": dcgm_exporter_values(spec),
         "nodeStatusExporter": {"enabled": op.node_status_exporter},
         "migManager": {"enabled": mig is not None},
         # nvidia-fs (GDS) and gdrdrv run as containers of the operator's driver pods: only with its driver.
@@ -156,10 +154,24 @@ def compute_domain(pool: GpuPoolSpec, namespace: str) -> kobj.Manifest:
     }
 
 
+def dcgm_exporter_values(spec: StackSpec) -> dict[str, Any]:
+    """DCGM exporter: with observability on, our counter set (every metric the alerts and dashboards use; a custom
+    CSV replaces the default set) and no chart ServiceMonitor (the observability layer renders one with pool
+    labels). `config` is a documented, commented-out key of the chart's values.yaml."""
+    op = spec.gpu_operator
+    values: dict[str, Any] = {"enabled": op.dcgm_exporter}
+    if op.dcgm_exporter and spec.observability.enabled:
+        values["serviceMonitor"] = {"enabled": False}
+        values["config"] = {"name": DCGM_METRICS_CONFIGMAP}
+    return values
+
+
 def build_gpu_operator(
     ctx: PlatformContext, parent: pulumi.Resource, depends_on: list[pulumi.Resource]
 ) -> pulumi.Resource:
     spec = ctx.spec
+    if spec.gpu_operator.dcgm_exporter and spec.observability.enabled:  # the exporter mounts it at start
+        depends_on = [*depends_on, kobj.apply(dcgm_configmap(), ctx.k8s_opts(parent, namespace=GPU_OPERATOR_NAMESPACE))]
     chart = kobj.chart(
         "gpu-operator",
         chart_ref=CHARTS["gpu-operator"],

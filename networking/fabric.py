@@ -23,7 +23,7 @@ from components.constants import GPU_TOLERATION, POOL_LABEL
 from components.platform import PlatformContext
 from components.spec import StackSpec
 from networking import network_operator as nop
-from networking.topology import node_label_patches, topology_manifests
+from networking.topology import node_label_patches
 
 EFA_NAMESPACE = "kube-system"
 # Amazon EKS add-on images are served from account 602401143452 in the commercial regions; pulling from the
@@ -93,5 +93,5 @@ def _topology(ctx: PlatformContext, parent: pulumi.Resource) -> None:
         return
     for patch in node_label_patches(spec):
         kobj.apply(patch, ctx.k8s_opts(parent), patch=True)
-    for manifest in topology_manifests(spec):
-        kobj.apply(manifest, ctx.k8s_opts(parent))
+    # the KAI Topology and Grove ClusterTopologyBinding need those schedulers' CRDs: the `scheduling` layer
+    # (serving/schedulers.py) applies them after the charts

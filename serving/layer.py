@@ -49,27 +49,10 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
     if not serving.models:
         return
     ns = serving.dynamo.namespace
-    pre: list[pulumi.Resource] = []
-    if serving.dynamo.kai_scheduler:
-        kai = kobj.chart(
-            "kai-scheduler",
-            chart_ref=CHARTS["kai-scheduler"],
-            namespace=platform.KAI_NAMESPACE,
-            values=platform.kai_values(),
-            opts=ctx.k8s_opts(parent, namespace=platform.KAI_NAMESPACE),
-        )
-        ctx.handles["kai_scheduler"] = kai
-        pre.append(kai)
-    if serving.dynamo.grove:
-        grove = kobj.chart(
-            "grove",
-            chart_ref=CHARTS["grove"],
-            namespace=platform.GROVE_NAMESPACE,
-            values=platform.grove_values(spec),
-            opts=ctx.k8s_opts(parent, namespace=platform.GROVE_NAMESPACE),
-        )
-        ctx.handles["grove"] = grove
-        pre.append(grove)
+    # KAI / Grove charts come from the `scheduling` layer (serving/schedulers.py), which runs before tenancy
+    pre: list[pulumi.Resource] = [
+        res for key in ("kai_scheduler", "grove") if isinstance(res := ctx.handles.get(key), pulumi.Resource)
+    ]
     obs = ctx.handles.get("observability_crds") or ctx.handles.get("prometheus_stack")
     if isinstance(obs, pulumi.Resource):
         pre.append(obs)

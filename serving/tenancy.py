@@ -371,8 +371,8 @@ def tenant_objects(spec: StackSpec, q: QueueSpec) -> list[kobj.Manifest]:
 
 # ---- registration -----------------------------------------------------------------------------------------------
 def _platform_dependency(ctx: PlatformContext) -> list[pulumi.Resource]:
-    """Queues need the KAI CRDs: wait for whichever chart the serving layer installs them with."""
-    for key in ("kai_scheduler", "dynamo_platform"):
+    """Queues need the KAI CRDs: wait for the KAI chart of the `scheduling` layer."""
+    for key in ("kai_scheduler",):
         res = ctx.handles.get(key)
         if isinstance(res, pulumi.Resource):
             return [res]

@@ -14,7 +14,6 @@ from components.catalog import CHARTS
 from components.namespaces import model_namespace
 from components.observability.alerts import rule_manifests
 from components.observability.dashboards import dashboard_manifests
-from components.observability.metrics import dcgm_metrics_csv
 from components.observability.monitors import (
     dcgm_service_monitor,
     dynamo_pod_monitors,
@@ -25,7 +24,6 @@ from components.platform import PlatformContext
 from components.spec import StackSpec
 
 RELEASE = "kube-prometheus-stack"
-DCGM_METRICS_CONFIGMAP = "inference-ra-dcgm-metrics"  # GPU Operator values: dcgmExporter.config.name
 GPU_OPERATOR_NAMESPACE = "gpu-operator"
 
 
@@ -78,15 +76,6 @@ def chart_values(spec: StackSpec) -> dict[str, Any]:
     }
 
 
-def dcgm_configmap() -> kobj.Manifest:
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": kobj.metadata(DCGM_METRICS_CONFIGMAP, GPU_OPERATOR_NAMESPACE),
-        "data": {"dcgm-metrics.csv": dcgm_metrics_csv()},
-    }
-
-
 def monitor_manifests(spec: StackSpec) -> list[kobj.Manifest]:
     ns = spec.observability.prometheus.namespace
     model_nss = sorted({model_namespace(spec, m.name) for m in spec.serving.models})
@@ -119,8 +108,6 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
         )
         deps.append(chart)
         ctx.handles["prometheus_stack"] = chart
-    if spec.gpu_operator.dcgm_exporter:
-        kobj.apply(dcgm_configmap(), ctx.k8s_opts(parent, namespace=GPU_OPERATOR_NAMESPACE))
     if obs.prometheus.operator_crds or obs.prometheus.mode == "deploy":
         manifests = monitor_manifests(spec) + (rule_manifests(spec, ns) if obs.alerts else [])
         for m in manifests:

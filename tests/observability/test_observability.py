@@ -12,7 +12,8 @@ import pytest
 from components.loader import SpecError, spec_from_mapping
 from components.observability.alerts import fleet_alerts, rule_manifests, slo_alerts
 from components.observability.dashboards import dashboard_manifests
-from components.observability.layer import DCGM_METRICS_CONFIGMAP, chart_values, prometheus_url
+from components.observability.dcgm import DCGM_METRICS_CONFIGMAP
+from components.observability.layer import chart_values, prometheus_url
 from components.observability.metrics import DCGM_COUNTERS, KNOWN_METRICS
 from components.spec import StackSpec
 from tests.conftest import SHIPPED_STACKS, shipped_plan, stack_config

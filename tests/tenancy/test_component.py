@@ -42,7 +42,9 @@ def test_ncp_registers_queues_tenants_keda_and_triton(ncp_plan: Plan) -> None:
 
 def test_leaf_queues_depend_on_the_parent(ncp_plan: Plan) -> None:
     queues = {r.name: r for r in ncp_plan.resources if r.type.endswith(":Queue")}
-    assert queues["team-a"].depends_on == [queues["inference-ra"].urn]
+    kai = next(r for r in ncp_plan.resources if r.type.endswith(":Chart") and r.name == "kai-scheduler")
+    assert queues["inference-ra"].depends_on == [kai.urn]  # the KAI chart brings the Queue CRD
+    assert queues["team-a"].depends_on == sorted([kai.urn, queues["inference-ra"].urn])
     assert queues["inference-ra"].inputs["spec"]["resources"]["gpu"]["quota"] == 104
 
 
