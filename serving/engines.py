@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from components.spec.serving import ModelSpec, WorkerSpec
-from serving import kv
+from serving import kv, optimization
 
 MODULES = {"vllm": "dynamo.vllm", "sglang": "dynamo.sglang", "trtllm": "dynamo.trtllm"}
 DTYPE_KV = {  # spec kvDtype -> engine KV cache dtype flag value (bf16/fp16 = engine default, flag omitted)
@@ -27,12 +27,20 @@ class EngineCommand:
     args: list[str]
 
 
+def load_path(model: ModelSpec, w: WorkerSpec) -> str:
+    """What a worker loads: its TensorRT-LLM engine, else the quantized checkpoint in the model cache, else the
+    model id (clients and metrics keep seeing `model.model` through --served-model-name)."""
+    if optimization.builds_engine(model):
+        return optimization.engine_path(model, w.tensor_parallel)
+    return optimization.served_model_path(model) or model.model
+
+
 def _disagg_role(model: ModelSpec, role: str) -> str | None:
     return role if model.mode == "disaggregated" and role in ("prefill", "decode") else None
 
 
 def vllm_args(model: ModelSpec, role: str, w: WorkerSpec) -> list[str]:
-    args = ["--model", model.model, "--served-model-name", model.model]
+    args = ["--model", load_path(model, w), "--served-model-name", model.model]
     args += ["--tensor-parallel-size", str(w.tensor_parallel)]
     if w.pipeline_parallel > 1:
         args += ["--pipeline-parallel-size", str(w.pipeline_parallel)]
@@ -54,7 +62,7 @@ def vllm_args(model: ModelSpec, role: str, w: WorkerSpec) -> list[str]:
 
 def sglang_args(model: ModelSpec, role: str, w: WorkerSpec) -> list[str]:
     world = w.tensor_parallel * w.data_parallel
-    args = ["--model-path", model.model, "--served-model-name", model.model, "--tp-size", str(world)]
+    args = ["--model-path", load_path(model, w), "--served-model-name", model.model, "--tp-size", str(world)]
     if w.data_parallel > 1:
         args += ["--dp-size", str(w.data_parallel), "--enable-dp-attention"]
     if w.pipeline_parallel > 1:
@@ -76,7 +84,14 @@ def sglang_args(model: ModelSpec, role: str, w: WorkerSpec) -> list[str]:
 
 def trtllm_args(model: ModelSpec, role: str, w: WorkerSpec) -> list[str]:
     world = w.tensor_parallel * w.data_parallel
-    args = ["--model-path", model.model, "--served-model-name", model.model, "--tensor-parallel-size", str(world)]
+    args = [
+        "--model-path",
+        load_path(model, w),
+        "--served-model-name",
+        model.model,
+        "--tensor-parallel-size",
+        str(world),
+    ]
     if w.pipeline_parallel > 1:
         args += ["--pipeline-parallel-size", str(w.pipeline_parallel)]
     if w.expert_parallel:

@@ -17,6 +17,7 @@ from components import constants as C
 from components import k8s as kobj
 from components.spec import StackSpec
 from components.spec.serving import ModelSpec, WorkerSpec
+from gpu_nodepools.acceptance import gate_node_selector
 from networking.profile import FabricProfile, fabric_profile
 from serving import engines, kv, routing
 from storage.nvme import kv_disk_volume
@@ -120,7 +121,8 @@ def worker_component(spec: StackSpec, model: ModelSpec, role: str, w: WorkerSpec
     _, sched = _scheduling(spec, model)
     pod_spec: dict[str, Any] = {
         "containers": [container],
-        "nodeSelector": {C.POOL_LABEL: pool.name},
+        # a gated pool's nodes serve only once their burn-in passed (nodes that join later included)
+        "nodeSelector": {C.POOL_LABEL: pool.name, **gate_node_selector(spec, pool.name)},
         "tolerations": [dict(C.GPU_TOLERATION)],
         "volumes": volumes,
         **sched,

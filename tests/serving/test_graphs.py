@@ -188,3 +188,30 @@ def test_worker_memory_never_below_the_host_kv_tier() -> None:
     model = spec.serving.models[0]
     cpu, mem = graphs.worker_host_resources(spec, model, "prefill", 1)
     assert (cpu, mem) == (18, 256 + graphs.WORKER_HOST_OVERHEAD_GI)  # 1 GPU's share (192 GiB) < the 288 GiB floor
+
+
+def test_workers_load_the_optimized_checkpoint_or_engine() -> None:
+    from serving import engines, optimization
+
+    spec = make_spec(model={**DISAGG_KVBM, "optimization": {"quantize": {"format": "fp8"}}})
+    model = spec.serving.models[0]
+    w = model.workers()["prefill"]
+    assert engines.load_path(model, w) == optimization.served_model_path(model)
+    args = engines.vllm_args(model, "prefill", w)
+    assert args[args.index("--model") + 1].startswith("/models/") and args[args.index("--served-model-name") + 1] == (
+        model.model
+    )
+    plain = make_spec(model=DISAGG_KVBM).serving.models[0]
+    assert engines.load_path(plain, plain.workers()["prefill"]) == plain.model
+
+
+def test_gated_pool_workers_select_accepted_nodes() -> None:
+    from tests.conftest import shipped_plan
+
+    dgd = next(r for r in shipped_plan("aws-h100").resources if r.type.endswith(":DynamoGraphDeployment"))
+    workers = [c for c in dgd.inputs["spec"]["components"] if c["type"] in ("prefill", "decode")]
+    assert workers and all(
+        c["podTemplate"]["spec"]["nodeSelector"]
+        == {"inference-ra.nvidia.com/pool": "h100", "inference-ra.nvidia.com/acceptance": "passed"}
+        for c in workers
+    )
