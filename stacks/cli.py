@@ -168,6 +168,9 @@ def diff(
     except ReviewError as exc:
         err.print(f"diff: {exc}", soft_wrap=True, markup=False)
         raise typer.Exit(2) from None
+    from stacks.review_policy import attach_policy
+
+    attach_policy(review, review.heads)
     text = {"text": to_text, "markdown": to_markdown}.get(fmt, lambda r: json.dumps(to_json(r), indent=2) + "\n")(
         review
     )

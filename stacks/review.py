@@ -14,7 +14,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ class Review:
     diffs: list[StackDiff]
     capacity: dict[str, tuple[CapacityTotals | None, CapacityTotals | None]]
     policy: dict[str, list[dict[str, str]]]  # stack -> head policy findings (rule, level, resource, message)
+    heads: dict[str, dict[str, Any]] = field(default_factory=dict)  # stack -> head plan (for the policy pass)
 
     @property
     def destructive_count(self) -> int:
@@ -87,6 +88,7 @@ def _review(pairs: dict[str, tuple[PlanSide, PlanSide]]) -> Review:
         diffs=[diff_plans(b.plan, h.plan) for b, h in pairs.values()],
         capacity={name: (b.capacity, h.capacity) for name, (b, h) in pairs.items()},
         policy={},
+        heads={name: h.plan for name, (_b, h) in pairs.items()},
     )
 
 

@@ -267,3 +267,29 @@ def test_diff_against_a_real_git_revision(tmp_path: Path) -> None:
     changed = {c["urn"].rsplit("::", 1)[-1] for c in doc["stacks"][0]["changes"]}
     assert "kube-prometheus-stack" in changed
     assert subprocess.run([*git, "worktree", "list"], capture_output=True, text=True).stdout.count("\n") == 1
+
+
+def test_markdown_report_carries_head_policy_results(tmp_path: Path) -> None:
+    from stacks.review_policy import attach_policy
+
+    bad = res(
+        "kubernetes:apps/v1:Deployment",
+        "triton/x",
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "x", "namespace": "triton"},
+            "spec": {
+                "selector": {"matchLabels": {"a": "b"}},
+                "template": {
+                    "metadata": {"labels": {"a": "b"}},
+                    "spec": {"containers": [{"name": "c", "image": "nvcr.io/nvidia/tritonserver:latest"}]},
+                },
+            },
+        },
+        layer="triton",
+    )
+    review = review_dirs(write_plan_dir(tmp_path / "b", plan()), write_plan_dir(tmp_path / "h", plan(bad)))
+    attach_policy(review, review.heads)
+    md = to_markdown(review)
+    assert "### Policy results (head)" in md and "| s | images-pinned | mandatory |" in md
