@@ -15,56 +15,24 @@ from typing import Any
 from stacks.report import layer_of
 
 LAYER_ORDER = (
-    "network",
-    "cluster",
-    "compute",
-    "fabric",
-    "storage",
-    "acceptance",
-    "observability",
-    "tenancy",
-    "serving",
-    "autoscaling",
-    "triton",
-    "performance",
-)
-# Types that are plumbing, not architecture: left out of the picture.
-_SKIP_KINDS = {
-    "Namespace",
-    "Secret",
-    "ServiceAccount",
-    "Role",
-    "RoleBinding",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "ConfigMap",
-    "NetworkPolicy",
-    "ResourceQuota",
-    "PodDisruptionBudget",
-    "Service",
-}
+    "network", "cluster", "compute", "fabric", "storage", "acceptance", "observability", "scheduling", "tenancy",
+    "optimization", "serving", "autoscaling", "triton", "performance",
+)  # fmt: skip
+# Kinds and types that are plumbing, not architecture: left out of the picture.
+_SKIP_KINDS = frozenset({
+    "Namespace", "Secret", "ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding", "ConfigMap",
+    "NetworkPolicy", "ResourceQuota", "PodDisruptionBudget", "Service", "StorageClass", "PersistentVolume",
+    "PrometheusRule", "PodMonitor", "ServiceMonitor", "IPPool",
+})  # fmt: skip
 _SKIP_TYPES = (
-    "pulumi:providers:",
-    "aws:iam/",
-    "aws:ec2/routeTable",
-    "aws:ec2/route:",
-    "aws:ec2/routeTableAssociation",
-    "aws:ec2/securityGroupRule",
-    "aws:vpc/securityGroup",
-    "aws:ec2/eip",
-    "aws:ec2/internetGateway",
-    "aws:eks/addon",
-    "aws:eks/accessPolicyAssociation",
-    "aws:eks/accessEntry",
-    "aws:ec2/subnet",
-    "aws:ec2/vpcEndpoint",
-    "aws:ec2/natGateway",
-    "aws:s3/bucketPublicAccessBlock",
-    "aws:s3/bucketVersioning",
-    "aws:s3/bucketServerSideEncryption",
-    "aws:ec2/launchTemplate",
-    "aws:ec2/placementGroup",
-)
+    "pulumi:providers:", "aws:iam/", "aws:kms/", "aws:ec2/routeTable", "aws:ec2/route:", "aws:ec2/securityGroup",
+    "aws:vpc/securityGroup", "aws:ec2/eip", "aws:ec2/internetGateway", "aws:ec2/subnet", "aws:ec2/vpcEndpoint",
+    "aws:ec2/natGateway", "aws:ec2/launchTemplate", "aws:ec2/placementGroup", "aws:eks/addon",
+    "aws:eks/accessPolicyAssociation", "aws:eks/accessEntry", "aws:eks/podIdentityAssociation", "aws:s3/bucketPublic",
+    "aws:s3/bucketVersioning", "aws:s3/bucketServerSideEncryption", "aws:s3/bucketOwnershipControls",
+    "aws:s3/bucketPolicy", "aws:fsx/dataRepositoryAssociation",
+)  # fmt: skip
+MAX_LABEL = 30
 COLLAPSE_OVER = 3
 
 
@@ -86,6 +54,11 @@ def _kind_and_name(r: dict[str, Any]) -> tuple[str, str]:
     return r["type"].rsplit(":", 1)[-1], r["name"]
 
 
+def _short(name: str) -> str:
+    name = name.rsplit("/", 1)[-1]
+    return name if len(name) <= MAX_LABEL else name[: MAX_LABEL - 1] + "…"
+
+
 def architecture_nodes(plan: dict[str, Any]) -> tuple[list[Node], set[tuple[str, str]]]:
     """The picture's boxes (by layer, collapsed) and arrows (dependent -> dependency) from a plan."""
     grouped: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)  # (layer, kind) -> [(name, urn)]
@@ -102,14 +75,15 @@ def architecture_nodes(plan: dict[str, Any]) -> tuple[list[Node], set[tuple[str,
         if len(items) > COLLAPSE_OVER:
             nodes.append(Node(f"{layer}/{kind}", layer, f"{len(items)} x {kind}", [u for _, u in items]))
         else:
-            nodes += [Node(f"{layer}/{kind}/{n}", layer, f"{kind}\n{n}", [u]) for n, u in sorted(items)]
+            nodes += [Node(f"{layer}/{kind}/{n}", layer, f"{kind}\n{_short(n)}", [u]) for n, u in sorted(items)]
     owner = {u: n.key for n in nodes for u in n.urns}
     edges: set[tuple[str, str]] = set()
     for r in plan["resources"]:
         src = owner.get(r["urn"])
         for dep in r.get("dependsOn") or []:
             dst = owner.get(dep)
-            if src and dst and src != dst:
+            # dependencies across layers only: within a row they would cross the boxes
+            if src and dst and src != dst and src.split("/")[0] != dst.split("/")[0]:
                 edges.add((src, dst))
     return nodes, edges
 
@@ -157,11 +131,8 @@ def render(plan: dict[str, Any], out_dir: Path, title: str) -> list[Path]:
             ax.text(x, y, node.label, fontsize=7, ha="center", va="center", zorder=3, wrap=True)
     for src, dst in sorted(edges):
         (x1, y1), (x2, y2) = pos[src], pos[dst]
-        if y1 == y2:  # same layer: arc over the row instead of crossing boxes
-            start, end, style = (x1, y1 + 0.36), (x2, y2 + 0.36), "arc3,rad=-0.25"
-        else:
-            start = (x1, y1 + (0.36 if y2 > y1 else -0.36))
-            end, style = (x2, y2 + (-0.36 if y2 > y1 else 0.36)), "arc3,rad=0.0"
+        start = (x1, y1 + (0.36 if y2 > y1 else -0.36))
+        end, style = (x2, y2 + (-0.36 if y2 > y1 else 0.36)), "arc3,rad=0.0"
         ax.add_patch(
             FancyArrowPatch(
                 start,
