@@ -107,8 +107,10 @@ def kubeconfig_for(
     return pulumi.Output.all(name, endpoint, ca_data).apply(render)
 
 
-def irsa_trust_policy(oidc_arn: str, issuer: str, namespace: str, service_account: str) -> str:
-    """Trust policy of an IRSA role: only `namespace/service_account` of this cluster may assume it."""
+def irsa_trust_policy(oidc_arn: str, issuer: str, subjects: list[str]) -> str:
+    """Trust policy of an IRSA role: only the given service accounts (`namespace:name`) of this cluster may assume
+    it. `issuer` is the OIDC issuer without its scheme."""
+    subs = [f"system:serviceaccount:{s}" for s in sorted(subjects)]
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -120,7 +122,7 @@ def irsa_trust_policy(oidc_arn: str, issuer: str, namespace: str, service_accoun
                     "Condition": {
                         "StringEquals": {
                             f"{issuer}:aud": "sts.amazonaws.com",
-                            f"{issuer}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+                            f"{issuer}:sub": subs[0] if len(subs) == 1 else subs,
                         }
                     },
                 }
@@ -140,7 +142,7 @@ def irsa_role(
 ) -> aws.iam.Role:
     """An IRSA role for one service account, using the cluster's OIDC provider (handles from this module)."""
     trust = pulumi.Output.all(ctx.handles["oidc_provider_arn"], ctx.handles["oidc_issuer"]).apply(
-        lambda a: irsa_trust_policy(a[0], a[1], namespace, service_account)
+        lambda a: irsa_trust_policy(a[0], a[1], [f"{namespace}:{service_account}"])
     )
     role = aws.iam.Role(name, assume_role_policy=trust, opts=ctx.aws_opts(parent))
     for arn in policy_arns:

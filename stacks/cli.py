@@ -7,13 +7,17 @@ import os
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from components.loader import SpecError, read_stack_file
+from components.spec import StackSpec
+
+if TYPE_CHECKING:
+    from stacks.engine import Plan
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="NVIDIA Inference Reference Architecture stacks.")
 out = Console(highlight=False)
@@ -38,36 +42,45 @@ def default_dir(flag: str | None, env: str, sub: str) -> Path | None:
     return candidate if candidate.is_dir() else None
 
 
+def synth_or_exit(stack: str) -> tuple[str, Plan]:
+    """Synthesize a stack for a verb: bad config exits 2 with every problem, a failing program exits 1."""
+    from stacks.engine import SynthError
+    from stacks.engine import synth as run_synth
+
+    try:
+        stack_file = read_stack_file(stack)
+        return stack_file.name, run_synth(stack_file)
+    except SpecError as exc:
+        raise fail_config(exc) from None
+    except SynthError as exc:
+        err.print(f"[bold red]synth failed[/]: {exc}", soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+def max_gpus(spec: StackSpec) -> int:
+    return sum(nt.gpus * p.nodes.max for p in spec.gpu_pools if (nt := spec.node_type(p)) is not None)
+
+
 @app.command()
 def synth(
     stack: Annotated[str, typer.Argument(help="Stack name (stacks/Pulumi.<STACK>.yaml) or path.")],
     out_dir: Annotated[str | None, typer.Option("--out", help="Output directory (default out/<STACK>).")] = None,
 ) -> None:
     """Render the stack offline: plan.json, manifests/, report.md."""
-    from stacks.engine import SynthError
-    from stacks.engine import synth as run_synth
     from stacks.output import write_plan
     from stacks.report import render_report
 
-    try:
-        stack_file = read_stack_file(stack)
-        plan = run_synth(stack_file)
-    except SpecError as exc:
-        raise fail_config(exc) from None
-    except SynthError as exc:
-        err.print(f"[bold red]synth failed[/]: {exc}", soft_wrap=True)
-        raise typer.Exit(1) from None
-    target = write_plan(plan, Path(out_dir or f"out/{stack_file.name}"), render_report(plan))
-    table = Table(title=f"inference-ra synth {stack_file.name}", show_lines=False)
+    name, plan = synth_or_exit(stack)
+    target = write_plan(plan, Path(out_dir or f"out/{name}"), render_report(plan))
+    table = Table(title=f"inference-ra synth {name}", show_lines=False)
     table.add_column("resource type")
     table.add_column("count", justify="right")
     for type_, n in sorted(Counter(r.type for r in plan.resources).items()):
         table.add_row(type_, str(n))
     out.print(table)
     spec = plan.spec
-    gpus = sum(nt.gpus * p.nodes.max for p in spec.gpu_pools if (nt := spec.node_type(p)) is not None)
     out.print(
-        f"{len(plan.resources)} resources, {len(spec.gpu_pools)} GPU pools (up to {gpus} GPUs), "
+        f"{len(plan.resources)} resources, {len(spec.gpu_pools)} GPU pools (up to {max_gpus(spec)} GPUs), "
         f"{len(spec.serving.models)} models -> {target}"
     )
 
@@ -189,21 +202,15 @@ def graph(
     out_dir: Annotated[str | None, typer.Option("--out", help="Output directory (default out/<STACK>).")] = None,
 ) -> None:
     """Draw the stack's architecture (layers, pools, fabric, storage, models, dependencies) as SVG and PNG."""
-    from stacks.engine import synth as run_synth
     from stacks.graph import render
 
-    try:
-        stack_file = read_stack_file(stack)
-        plan = run_synth(stack_file)
-    except SpecError as exc:
-        raise fail_config(exc) from None
+    name, plan = synth_or_exit(stack)
     spec = plan.spec
-    gpus = sum(nt.gpus * p.nodes.max for p in spec.gpu_pools if (nt := spec.node_type(p)) is not None)
     title = (
-        f"{stack_file.name}: {spec.cluster.provider} cluster {spec.cluster.name}, fabric {spec.network.fabric.type}, "
-        f"up to {gpus} GPUs, {len(spec.serving.models)} model(s)"
+        f"{name}: {spec.cluster.provider} cluster {spec.cluster.name}, fabric {spec.network.fabric.type}, "
+        f"up to {max_gpus(spec)} GPUs, {len(spec.serving.models)} model(s)"
     )
-    for path in render(plan.to_json(), Path(out_dir or f"out/{stack_file.name}"), title):
+    for path in render(plan.to_json(), Path(out_dir or f"out/{name}"), title):
         out.print(f"wrote {path}")
 
 
@@ -216,7 +223,6 @@ def check(
     as_json: Annotated[bool, typer.Option("--json", help="Findings as JSON.")] = False,
 ) -> None:
     """Run the policy rules (the CrossGuard pack's functions) offline; exit 1 on a mandatory violation."""
-    from components.spec import StackSpec
     from policies.registry import PolicyConfigError
     from policies.runner import evaluate, mandatory, resources_from_plan, settings_for
 

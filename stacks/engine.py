@@ -178,6 +178,15 @@ def _config_for(stack_file: StackFile) -> tuple[dict[str, str], list[str]]:
     return config, secret_keys
 
 
+def _drain(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what a failed program left pending, so the loop closes without 'Task was destroyed' noise."""
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+
+
 class SynthError(Exception):
     """The program failed while registering resources (not a config problem)."""
 
@@ -212,6 +221,7 @@ def synth(stack_file: StackFile) -> Plan:
     except Exception as exc:
         raise SynthError(f"{type(exc).__name__}: {exc}") from exc
     finally:
+        _drain(loop)
         psettings.reset_options()
         pulumi.runtime.set_all_config({}, [])
         loop.close()

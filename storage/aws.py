@@ -20,6 +20,7 @@ import pulumi_aws as aws
 
 from components.platform import PlatformContext
 from components.spec import StackSpec
+from gpu_nodepools.eks import irsa_trust_policy
 from storage.budget import fsx_storage_capacity_gib
 
 LUSTRE_PORTS = ((988, 988), (1018, 1023))  # LNET, and the Lustre client/server ports (FSx user guide)
@@ -264,32 +265,12 @@ def irsa_role(
     provider_arn, host = found
     name = f"{ctx.spec.cluster.name}-{role}"
 
-    def trust(args: list[str]) -> str:
-        arn, issuer = args
-        return json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Federated": arn},
-                        "Action": "sts:AssumeRoleWithWebIdentity",
-                        "Condition": {
-                            "StringEquals": {
-                                f"{issuer}:aud": "sts.amazonaws.com",
-                                f"{issuer}:sub": [f"system:serviceaccount:{s}" for s in sorted(subjects)],
-                            }
-                        },
-                    }
-                ],
-            },
-            sort_keys=True,
-        )
-
     iam_role = aws.iam.Role(
         name,
         name=name,
-        assume_role_policy=pulumi.Output.all(provider_arn, host).apply(trust),
+        assume_role_policy=pulumi.Output.all(provider_arn, host).apply(
+            lambda a: irsa_trust_policy(a[0], a[1], subjects)
+        ),
         opts=ctx.aws_opts(parent),
     )
     actions = ["s3:GetObject", "s3:GetObjectVersion"] + (["s3:PutObject", "s3:AbortMultipartUpload"] if write else [])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import yaml
@@ -180,3 +181,15 @@ def test_network_handles_are_used(monkeypatch: Any) -> None:
     assert nis[0]["securityGroups"][1] == network_handles.EFA_SG
     assert all(n["securityGroups"] == [network_handles.EFA_SG] for n in nis[1:])
     assert one(plan, NG, "infer-prod-system").inputs["subnetIds"] == ["subnet-0aaa", "subnet-0bbb"]
+
+
+def test_irsa_trust_policy_lists_several_subjects() -> None:
+    from gpu_nodepools.eks import irsa_trust_policy
+
+    one_sa = json.loads(irsa_trust_policy("arn:p", "oidc/x", ["ns:a"]))["Statement"][0]["Condition"]["StringEquals"]
+    many = json.loads(irsa_trust_policy("arn:p", "oidc/x", ["ns:b", "ns:a"]))["Statement"][0]["Condition"][
+        "StringEquals"
+    ]
+    assert one_sa["oidc/x:sub"] == "system:serviceaccount:ns:a"
+    assert many["oidc/x:sub"] == ["system:serviceaccount:ns:a", "system:serviceaccount:ns:b"]
+    assert many["oidc/x:aud"] == "sts.amazonaws.com"

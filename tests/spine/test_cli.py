@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from stacks.cli import app
@@ -96,3 +97,14 @@ def test_validate_plan_dir_finds_invalid_object(tmp_path: Path) -> None:
 
 def test_validate_missing_plan_dir_exits_2(tmp_path: Path) -> None:
     assert runner.invoke(app, ["validate", "--plan", str(tmp_path / "none")]).exit_code == 2
+
+
+def test_synth_program_failure_exits_1_without_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from components import platform
+
+    monkeypatch.setattr(platform, "LAYERS", (*platform.LAYERS, ("broken", "tests.spine.failing_layer:build")))
+    out = tmp_path / "dev"
+    result = runner.invoke(app, ["synth", "dev", "--out", str(out)])
+    assert result.exit_code == 1
+    assert "synth failed" in result.output and "layer exploded on purpose" in result.output
+    assert not out.exists()

@@ -93,7 +93,7 @@ def test_aws_irsa_roles_trust_only_the_cache_service_accounts(aws_plan: Plan) ->
     roles = of_type(storage_resources(aws_plan), "aws:iam/role:Role")
     trust = json.loads(roles["infer-prod-model-prefetch"].inputs["assumeRolePolicy"])
     cond = trust["Statement"][0]["Condition"]["StringEquals"]
-    assert cond["oidc.eks.us-east-2.amazonaws.com/id/ABC:sub"] == ["system:serviceaccount:dynamo:model-prefetch"]
+    assert cond["oidc.eks.us-east-2.amazonaws.com/id/ABC:sub"] == "system:serviceaccount:dynamo:model-prefetch"
     assert trust["Statement"][0]["Principal"]["Federated"].endswith(
         "oidc-provider/oidc.eks.us-east-2.amazonaws.com/id/ABC"
     )
