@@ -267,11 +267,11 @@ def test_rejects_ram_tier_smaller_than_gpu_kv() -> None:
 
 def test_rejects_ram_tier_beyond_node_ram() -> None:
     p = assert_problem(
-        kv(stack_config("aws-h100"), connector="kvbm", cpuGi=600, diskGi=1000),
+        kv(stack_config("aws-h100"), connector="kvbm", cpuGi=1000, diskGi=1000),
         "serving.models[0].kvCache.cpuGi",
         "exceeds the node's 2048 GiB RAM",
     )
-    assert "4 prefill workers per node" in p.message
+    assert "2 decode workers per node x 1000 GiB" in p.message  # TP4 workers: 2 per 8-GPU node
 
 
 def test_rejects_disk_tier_without_local_nvme() -> None:
@@ -282,7 +282,7 @@ def test_rejects_disk_tier_without_local_nvme() -> None:
 
 def test_rejects_disk_tier_beyond_node_nvme() -> None:
     p = assert_problem(
-        kv(stack_config("aws-h100"), connector="kvbm", cpuGi=256, diskGi=9000),
+        kv(stack_config("aws-h100"), connector="kvbm", cpuGi=256, diskGi=15000),
         "serving.models[0].kvCache.diskGi",
         "of local NVMe",
     )
