@@ -29,6 +29,7 @@ KAI_SCHEDULER = "kai-scheduler"
 GROVE_ANNOTATION = "nvidia.com/enable-grove"  # "false" selects the component (Deployment/LWS) pathway
 MODEL_LABEL = "inference-ra.nvidia.com/model"
 WORKER_HOST_OVERHEAD_GI = 32  # host RAM per worker beyond the pinned KV tier: engine, tokenizer, NCCL buffers
+ROLE_LABEL = "inference-ra.nvidia.com/role"  # frontend | worker | prefill | decode | planner, on every pod template
 NODE_SHARE = 0.75  # share of a node's CPUs / RAM a GPU pod may claim per GPU (the rest: daemons, kubelet, cache)
 # Control-plane components of a graph: (CPU request, memory request = limit, GiB).
 FRONTEND_RESOURCES = ("4", 16)
@@ -80,7 +81,7 @@ def _scheduling(spec: StackSpec, model: ModelSpec) -> tuple[dict[str, str], dict
 
 def _pod_labels(spec: StackSpec, model: ModelSpec, role: str) -> dict[str, str]:
     labels, _ = _scheduling(spec, model)
-    return {MODEL_LABEL: model.name, "inference-ra.nvidia.com/role": role, **labels}
+    return {MODEL_LABEL: model.name, ROLE_LABEL: role, **labels}
 
 
 def worker_component(spec: StackSpec, model: ModelSpec, role: str, w: WorkerSpec, region: str | None) -> dict[str, Any]:
@@ -256,10 +257,11 @@ def graph_manifest(
 
 
 def disruption_budgets(model: ModelSpec, namespace: str) -> list[kobj.Manifest]:
-    """One PDB per serving component (frontend and each worker role), selecting on the labels the Dynamo operator
-    stamps on every pod (deploy/operator/internal/consts: nvidia.com/dynamo-graph-deployment-name and
-    nvidia.com/dynamo-component-type). maxUnavailable 1 lets drains proceed one pod at a time."""
-    roles = ["frontend", *(ROLE_TYPES[r] for r in model.workers())]
+    """One PDB per serving component (frontend and each worker role), selecting on the graph label the Dynamo
+    operator stamps on every pod (deploy/operator/internal/consts: nvidia.com/dynamo-graph-deployment-name) and the
+    role label this stack puts in every pod template (the operator's component-type value for workers differs
+    between operator versions: `worker` or the role). maxUnavailable 1 lets drains proceed one pod at a time."""
+    roles = ["frontend", *model.workers()]
     return [
         {
             "apiVersion": "policy/v1",
@@ -267,7 +269,7 @@ def disruption_budgets(model: ModelSpec, namespace: str) -> list[kobj.Manifest]:
             "metadata": kobj.metadata(f"{model.name}-{role}", namespace, {MODEL_LABEL: model.name}),
             "spec": {
                 "maxUnavailable": 1,
-                "selector": {"matchLabels": {routing.GRAPH_LABEL: model.name, routing.COMPONENT_TYPE_LABEL: role}},
+                "selector": {"matchLabels": {routing.GRAPH_LABEL: model.name, ROLE_LABEL: role}},
             },
         }
         for role in roles

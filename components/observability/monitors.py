@@ -60,69 +60,40 @@ def _monitor(kind: str, name: str, namespace: str, spec: dict[str, Any]) -> kobj
     return {"apiVersion": MONITOR_API, "kind": kind, "metadata": kobj.metadata(name, namespace, labels), "spec": spec}
 
 
+# Worker pods carry component type `worker` (with the role as sub-component type) or, on newer operators, the role
+# itself (`prefill` / `decode`): select both.
+WORKER_TYPES = ["worker", "prefill", "decode"]
+
+
+def _dynamo_pod_monitor(
+    name: str, namespaces: list[str], monitor_ns: str, types: list[str], endpoint: dict[str, Any]
+) -> kobj.Manifest:
+    return _monitor(
+        "PodMonitor",
+        name,
+        monitor_ns,
+        {
+            "namespaceSelector": {"matchNames": sorted(namespaces)},
+            "attachMetadata": {"node": True},
+            "selector": {"matchExpressions": [{"key": COMPONENT_TYPE_LABEL, "operator": "In", "values": types}]},
+            "podMetricsEndpoints": [
+                {**endpoint, "path": "/metrics", "interval": SCRAPE_INTERVAL, "relabelings": _graph_relabelings()}
+            ],
+        },
+    )
+
+
 def dynamo_pod_monitors(spec: StackSpec, namespaces: list[str], monitor_ns: str) -> list[kobj.Manifest]:
     """Frontend, worker and (for KVBM models) KVBM PodMonitors across every namespace that serves models."""
     if not namespaces:
         return []
-    ns_selector = {"matchNames": sorted(namespaces)}
     out = [
-        _monitor(
-            "PodMonitor",
-            "dynamo-frontend",
-            monitor_ns,
-            {
-                "namespaceSelector": ns_selector,
-                "attachMetadata": {"node": True},
-                "selector": {"matchLabels": {COMPONENT_TYPE_LABEL: "frontend"}},
-                "podMetricsEndpoints": [
-                    {
-                        "port": FRONTEND_PORT,
-                        "path": "/metrics",
-                        "interval": SCRAPE_INTERVAL,
-                        "relabelings": _graph_relabelings(),
-                    }
-                ],
-            },
-        ),
-        _monitor(
-            "PodMonitor",
-            "dynamo-worker",
-            monitor_ns,
-            {
-                "namespaceSelector": ns_selector,
-                "attachMetadata": {"node": True},
-                "selector": {"matchLabels": {COMPONENT_TYPE_LABEL: "worker"}},
-                "podMetricsEndpoints": [
-                    {
-                        "port": WORKER_PORT,
-                        "path": "/metrics",
-                        "interval": SCRAPE_INTERVAL,
-                        "relabelings": _graph_relabelings(),
-                    }
-                ],
-            },
-        ),
+        _dynamo_pod_monitor("dynamo-frontend", namespaces, monitor_ns, ["frontend"], {"port": FRONTEND_PORT}),
+        _dynamo_pod_monitor("dynamo-worker", namespaces, monitor_ns, WORKER_TYPES, {"port": WORKER_PORT}),
     ]
     if any(m.kv_cache.connector == "kvbm" for m in spec.serving.models):
         out.append(
-            _monitor(
-                "PodMonitor",
-                "dynamo-kvbm",
-                monitor_ns,
-                {
-                    "namespaceSelector": ns_selector,
-                    "attachMetadata": {"node": True},
-                    "selector": {"matchLabels": {COMPONENT_TYPE_LABEL: "worker"}},
-                    "podMetricsEndpoints": [
-                        {
-                            "portNumber": KVBM_METRICS_PORT,
-                            "path": "/metrics",
-                            "interval": SCRAPE_INTERVAL,
-                            "relabelings": _graph_relabelings(),
-                        }
-                    ],
-                },
-            )
+            _dynamo_pod_monitor("dynamo-kvbm", namespaces, monitor_ns, WORKER_TYPES, {"portNumber": KVBM_METRICS_PORT})
         )
     return out
 

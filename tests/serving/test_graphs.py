@@ -137,7 +137,7 @@ def test_kai_queue_and_grove_annotations() -> None:
         assert comp["podTemplate"]["spec"]["schedulerName"] == "kai-scheduler"
 
 
-def test_disruption_budgets_select_operator_labels() -> None:
+def test_disruption_budgets_select_graph_and_role_labels() -> None:
     spec = make_spec(model=DISAGG_KVBM)
     pdbs = graphs.disruption_budgets(spec.serving.models[0], "dynamo")
     assert [p["metadata"]["name"] for p in pdbs] == ["llama-frontend", "llama-prefill", "llama-decode"]
@@ -146,10 +146,14 @@ def test_disruption_budgets_select_operator_labels() -> None:
         "selector": {
             "matchLabels": {
                 "nvidia.com/dynamo-graph-deployment-name": "llama",
-                "nvidia.com/dynamo-component-type": "prefill",
+                "inference-ra.nvidia.com/role": "prefill",
             }
         },
     }
+    # the role label is on the pods the PDB must select
+    dgd = graphs.graph_manifest(spec, spec.serving.models[0], "dynamo")
+    prefill = next(c for c in dgd["spec"]["components"] if c["name"] == "prefill")
+    assert prefill["podTemplate"]["metadata"]["labels"]["inference-ra.nvidia.com/role"] == "prefill"
 
 
 def test_platform_values_toggle_kai_grove_and_metrics() -> None:
