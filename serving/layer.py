@@ -1,7 +1,7 @@
 """The `serving` layer: Dynamo platform charts, then per model its DynamoGraphDeployment, PodDisruptionBudgets
 and (optionally) an InferencePool.
 
-Handles it reads (all optional until the owning layer merges): `prometheus_url` (observability),
+Handles it reads (optional: a stack without that layer has none): `prometheus_url` (observability),
 `model_cache_claims` / `prefetch_jobs` / `token_secrets` (storage), `acceptance` (acceptance gates).
 Handles it sets: `dynamo_platform` (the platform chart), `kai_scheduler` / `grove` (their charts, when enabled),
 `graphs` {model name: DGD resource}, `scaling_adapters` {model name: {role: DGDSA name}} for KEDA.
