@@ -5,16 +5,17 @@ One run, one machine, every figure measured the same way:
   (a) synth      `stacks.engine.synth` of the fleet (bench/fleet.py), spec validation included;
   (b) floor      the same number of registrations with trivial inputs (one-key ConfigMaps) through the same
                  recording mock monitor (`stacks.engine.run_offline`): what the SDK costs per registration;
-      replay     the fleet's own recorded inputs registered again as plain CustomResources, no project code:
-                 what the SDK costs for these payloads (the bound when synth/floor exceeds the target);
+      replay     the fleet's own recorded registrations again (types, names, inputs, parents, providers,
+                 dependencies) with no project code: what the SDK costs for exactly this plan — the bound when
+                 synth/floor exceeds the target;
   (c) validate   every rendered object and chart with `stacks.validate.Validator` (schemas compiled once per
                  kind, from a cold cache) against uncached validation (kubernetes_validate.validate per core
                  object, a CRD schema made strict and compiled per custom resource);
   and the same synth and floor at twice the fleet (nodes, pools and models doubled).
 
 Each measurement runs in a forked child of a warmed-up parent (imports done, one tiny synth run), so timings do
-not include imports and each peak-memory figure is that measurement's own: the child's peak RSS minus the
-parent's RSS at fork. Timings are the best of `--repeat` runs (a shared machine is noisy).
+not include imports and each peak-memory figure is that measurement's own: the child's peak RSS (reset at
+fork) minus its RSS at start. Timings are the best of `--repeat` runs (a shared machine is noisy).
 
     PYTHONPATH=$PWD .venv/bin/python bench/synth_scale.py [--nodes 1024 --pools 16 --models 32] [--quick]
 """
@@ -27,7 +28,6 @@ import gc
 import multiprocessing
 import os
 import platform
-import resource
 import sys
 import time
 from collections.abc import Callable
@@ -68,17 +68,61 @@ def floor_program(count: int) -> Callable[[], None]:
     return program
 
 
+def _dependency_order(resources: list[Registration]) -> list[Registration]:
+    """Registrations with every parent, provider and dependency before the resources that name it."""
+    by_urn = {r.urn: r for r in resources}
+    done: set[str] = set()
+    out: list[Registration] = []
+
+    def visit(r: Registration) -> None:
+        stack = [(r, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if node.urn in done:
+                continue
+            if expanded:
+                done.add(node.urn)
+                out.append(node)
+                continue
+            stack.append((node, True))
+            for ref in (node.parent, node.provider, *node.depends_on):
+                if ref in by_urn and ref not in done:
+                    stack.append((by_urn[ref], False))
+
+    for r in resources:
+        visit(r)
+    return out
+
+
 def replay_program(resources: list[Registration]) -> Callable[[], None]:
-    """The fleet's recorded registrations, again, with their exact inputs and no project code in between."""
+    """The fleet's recorded registrations again — same types, names, inputs, parents, providers and dependencies
+    — with no project code in between: what the SDK costs for exactly this plan."""
 
     def program() -> None:
         import pulumi
 
-        for i, r in enumerate(resources):
-            if r.custom:
-                pulumi.CustomResource(r.type, f"r{i}", copy.deepcopy(r.inputs))
-            else:
-                pulumi.ComponentResource(r.type, f"r{i}")
+        made: dict[str, pulumi.Resource] = {}
+        for r in _dependency_order(resources):
+            opts = pulumi.ResourceOptions(
+                parent=made.get(r.parent),
+                provider=made.get(r.provider),  # type: ignore[arg-type]
+                depends_on=[made[d] for d in r.depends_on if d in made] or None,
+                protect=r.protect,
+                retain_on_delete=r.retain_on_delete,
+            )
+            if r.type.startswith("pulumi:providers:"):
+                res: pulumi.Resource = pulumi.ProviderResource(
+                    r.type.split(":")[2], r.name, copy.deepcopy(r.inputs), opts
+                )
+            elif r.custom:
+                res = pulumi.CustomResource(r.type, r.name, copy.deepcopy(r.inputs), opts)
+            elif r.type.startswith("inference-ra:"):  # the program's own components
+                component = pulumi.ComponentResource(r.type, r.name, None, opts)
+                component.register_outputs({})
+                res = component
+            else:  # remote components (helm.v4.Chart): one registration with inputs
+                res = pulumi.ComponentResource(r.type, r.name, copy.deepcopy(r.inputs), opts, remote=True)
+            made[r.urn] = res
 
     return program
 
@@ -165,18 +209,24 @@ class Measure:
     value: Any
 
 
-def _rss_mib() -> float:
-    with open("/proc/self/statm", encoding="ascii") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+def _status_mib(field: str) -> float:
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024  # kB
+    raise RuntimeError(f"no {field} in /proc/self/status")
 
 
-def _child(fn: Callable[..., Any], args: tuple[Any, ...], base_mib: float, conn: Any) -> None:
-    gc.collect()
+def _child(fn: Callable[..., Any], args: tuple[Any, ...], conn: Any) -> None:
+    # A forked child inherits the parent's peak RSS: reset it (Linux clear_refs 5), so VmHWM is this run's own.
+    with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+        f.write("5")
+    base = _status_mib("VmRSS")
     start = time.perf_counter()
     value = fn(*args)
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    conn.send((seconds, peak - base_mib, value if isinstance(value, (int, float, str)) else None))
+    peak = _status_mib("VmHWM")
+    conn.send((seconds, peak - base, value if isinstance(value, (int, float, str)) else None))
     conn.close()
 
 
@@ -187,7 +237,7 @@ def measure(fn: Callable[..., Any], *args: Any, repeat: int = 1) -> Measure:
     for _ in range(repeat):
         gc.collect()
         parent, child = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_child, args=(fn, args, _rss_mib(), child))
+        proc = ctx.Process(target=_child, args=(fn, args, child))
         proc.start()
         child.close()
         seconds, peak, value = parent.recv()
@@ -264,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    floor(2N)        {f2.seconds:7.2f} s   floor(2N)/floor(N) {f2.seconds / f.seconds:.2f}x")
         print(f"    synth(2N)/synth(N) {scale:5.2f} x   target <= {TARGET_SCALING}: {_verdict(scale <= TARGET_SCALING)}")
         print(f"    synth(2N)/floor(2N) {s2.seconds / f2.seconds:4.2f} x")
-    print(f"peak RSS of this process (parent): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    print(f"peak RSS of the parent (holds the rendered fleet): {_status_mib('VmHWM'):.0f} MiB")
     return 0
 
 
