@@ -143,7 +143,9 @@ def fleet_config(
 ) -> dict[str, Any]:
     """The `inference-ra:` config (keys without namespace) of a fleet of `nodes` GPU nodes in `pools` pools."""
     if pools < 1 or nodes < pools or models < 1:
-        raise ValueError(f"need nodes >= pools >= 1 and models >= 1 (got nodes={nodes}, pools={pools}, models={models})")
+        raise ValueError(
+            f"need nodes >= pools >= 1 and models >= 1 (got nodes={nodes}, pools={pools}, models={models})"
+        )
     if provider not in ("existing", "aws"):
         raise ValueError(f"provider must be existing or aws (got {provider!r})")
     aws = provider == "aws"
@@ -230,7 +232,10 @@ def fleet_config(
     }
     if aws:
         config["cluster"].update(
-            {"endpointPublicAccess": False, "systemNodes": {"instanceType": "m7i.4xlarge", "min": 3, "desired": 3, "max": 6}}
+            {
+                "endpointPublicAccess": False,
+                "systemNodes": {"instanceType": "m7i.4xlarge", "min": 3, "desired": 3, "max": 6},
+            }
         )
         config["network"] = {
             "vpcCidr": "10.0.0.0/16",
@@ -250,7 +255,16 @@ def fleet_config(
                 "type": "infiniband",
                 "linkSpeedGbps": 400,
                 "devices": [f"mlx5_{i}" for i in range(8)],
-                "interfaces": ["ibp24s0", "ibp64s0", "ibp79s0", "ibp94s0", "ibp154s0", "ibp192s0", "ibp206s0", "ibp220s0"],
+                "interfaces": [
+                    "ibp24s0",
+                    "ibp64s0",
+                    "ibp79s0",
+                    "ibp94s0",
+                    "ibp154s0",
+                    "ibp192s0",
+                    "ibp206s0",
+                    "ibp220s0",
+                ],
                 "pkey": "0x7fff",
                 "driver": "doca",
                 "ipam": {"cidr": "10.128.0.0/12", "perNodeBlockSize": 16},

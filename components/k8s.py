@@ -46,14 +46,14 @@ def is_builtin(api_version: str) -> bool:
     return split_api_version(api_version)[0] in _BUILTIN_GROUPS
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _builtin_class(api_version: str, kind: str, patch: bool) -> type[pulumi.CustomResource]:
     group, version = split_api_version(api_version)
     module = importlib.import_module(f"pulumi_kubernetes.{_BUILTIN_GROUPS[group]}.{version}")
     return getattr(module, kind + ("Patch" if patch else ""))  # type: ignore[no-any-return]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def builtin_type_token(api_version: str, kind: str, patch: bool = False) -> str:
     """The Pulumi type token of a built-in kind, e.g. `kubernetes:apps/v1:Deployment`, `kubernetes:core/v1:NodePatch`.
 
