@@ -7,13 +7,14 @@ pulumi-kubernetes resource (or a CustomResource for CRDs), so the plan shows rea
 
 from __future__ import annotations
 
+import functools
 import importlib
-import re
 from collections.abc import Mapping
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pulumi_kubernetes import _utilities as _k8s_utilities
 
 Manifest = dict[str, Any]
 
@@ -45,14 +46,26 @@ def is_builtin(api_version: str) -> bool:
     return split_api_version(api_version)[0] in _BUILTIN_GROUPS
 
 
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
+@functools.cache
 def _builtin_class(api_version: str, kind: str, patch: bool) -> type[pulumi.CustomResource]:
     group, version = split_api_version(api_version)
     module = importlib.import_module(f"pulumi_kubernetes.{_BUILTIN_GROUPS[group]}.{version}")
     return getattr(module, kind + ("Patch" if patch else ""))  # type: ignore[no-any-return]
+
+
+@functools.cache
+def builtin_type_token(api_version: str, kind: str, patch: bool = False) -> str:
+    """The Pulumi type token of a built-in kind, e.g. `kubernetes:apps/v1:Deployment`, `kubernetes:core/v1:NodePatch`.
+
+    Raises AttributeError for a kind pulumi-kubernetes does not know (as constructing its class would).
+    """
+    _builtin_class(api_version, kind, patch)
+    group, version = split_api_version(api_version)
+    return f"kubernetes:{group or 'core'}/{version}:{kind}{'Patch' if patch else ''}"
+
+
+# Inputs the typed pulumi-kubernetes class of a kind marks secret (and reports as additional secret outputs).
+_SECRET_INPUTS: dict[str, tuple[str, ...]] = {"kubernetes:core/v1:Secret": ("data", "stringData")}
 
 
 def resource_name(obj: Mapping[str, Any]) -> str:
@@ -63,15 +76,30 @@ def resource_name(obj: Mapping[str, Any]) -> str:
 
 
 def apply(obj: Manifest, opts: pulumi.ResourceOptions | None = None, *, patch: bool = False) -> pulumi.CustomResource:
-    """Register one manifest as a Kubernetes resource. The manifest must carry an explicit metadata.name."""
+    """Register one manifest as a Kubernetes resource. The manifest must carry an explicit metadata.name.
+
+    Built-in kinds register under the type token of their typed pulumi-kubernetes class with the manifest as
+    inputs, and with what that class adds that the engine sees: the package's version options and, for a Secret,
+    secret data. The typed constructors' per-property type introspection was a fifth of synth at fleet size and
+    changes nothing in the registration (docs/performance.md). Their only other addition, aliases to the kind's
+    pre-GA type tokens (e.g. `extensions/v1beta1:Deployment`), matters only to state created under those tokens,
+    which this project never wrote.
+    """
     api_version, kind = obj["apiVersion"], obj["kind"]
     if not obj.get("metadata", {}).get("name"):
         raise ValueError(f"{kind} without metadata.name: every object is named explicitly")
     name = resource_name(obj)
     if is_builtin(api_version):
-        cls = _builtin_class(api_version, kind, patch)
-        kwargs = {_snake(k): v for k, v in obj.items() if k not in _TOP_LEVEL_SKIP}
-        return cls(name, opts=opts, **kwargs)
+        token = builtin_type_token(api_version, kind, patch)
+        props: dict[str, Any] = {k: v for k, v in obj.items() if k != "status"}
+        opts = pulumi.ResourceOptions.merge(_k8s_utilities.get_resource_opts_defaults(), opts)
+        secret = _SECRET_INPUTS.get(token)
+        if secret:
+            for key in secret:
+                if props.get(key) is not None:
+                    props[key] = pulumi.Output.secret(props[key])
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=list(secret)))
+        return pulumi.CustomResource(token, name, props, opts)
     fields = {k: v for k, v in obj.items() if k not in _TOP_LEVEL_SKIP | {"metadata"}}
     return k8s.apiextensions.CustomResource(
         name, api_version=api_version, kind=kind, metadata=obj["metadata"], opts=opts, **fields
