@@ -1,17 +1,21 @@
-"""Shared fixtures: synthesized plans of the shipped stacks (cached per session) and spec builders."""
+"""Shared fixtures: synthesized plans of the shipped stacks (cached per session) and spec builders.
+
+The project's modules are imported inside the helpers, not at the top: the node suite (tests/node) runs on GPU hosts
+that have only pytest, testinfra and PyTorch, and pytest loads this file for it too.
+"""
 
 from __future__ import annotations
 
 import copy
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-import yaml
 
-from components.loader import StackFile, read_stack_file
-from stacks.engine import Plan, synth
+if TYPE_CHECKING:
+    from components.loader import StackFile
+    from stacks.engine import Plan
 
 REPO = Path(__file__).resolve().parent.parent
 UPSTREAM = Path(os.environ.get("INFERENCE_RA_UPSTREAM", REPO.parent / "shared" / "upstream"))
@@ -23,6 +27,9 @@ _plans: dict[str, Plan] = {}
 
 
 def shipped_plan(name: str) -> Plan:
+    from components.loader import read_stack_file
+    from stacks.engine import synth
+
     if name not in _plans:
         _plans[name] = synth(read_stack_file(name))
     return _plans[name]
@@ -35,11 +42,15 @@ def plan(request: pytest.FixtureRequest) -> Plan:
 
 def stack_config(name: str) -> dict[str, Any]:
     """The `inference-ra:` config of a shipped stack, without namespace, as a mutable deep copy."""
+    from components.loader import read_stack_file
+
     return copy.deepcopy(read_stack_file(name).project_config())
 
 
 def stack_file_from(config: dict[str, Any], name: str = "test", region: str | None = "us-east-2") -> StackFile:
     """A StackFile for an in-memory config (keys without the `inference-ra:` namespace)."""
+    from components.loader import StackFile
+
     full: dict[str, Any] = {f"inference-ra:{k}": v for k, v in config.items()}
     if region:
         full["aws:region"] = region
@@ -47,6 +58,8 @@ def stack_file_from(config: dict[str, Any], name: str = "test", region: str | No
 
 
 def write_stack(tmp_path: Path, config: dict[str, Any], name: str = "test") -> Path:
+    import yaml
+
     path = tmp_path / f"Pulumi.{name}.yaml"
     path.write_text(yaml.safe_dump({"config": {f"inference-ra:{k}": v for k, v in config.items()}}))
     return path
