@@ -20,6 +20,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.catalog.compat import EKS_ADDON_NAMES, EKS_ADDONS
+from components.kms import protected_key
 from components.platform import PlatformContext
 
 SYSTEM_ROLE_LABEL = "inference-ra.nvidia.com/role"
@@ -184,15 +185,13 @@ def build_cluster_provider(ctx: PlatformContext, parent: pulumi.Resource) -> k8s
         )
         for p in CLUSTER_POLICIES
     ]
-    key = aws.kms.Key(
+    key = protected_key(
+        ctx,
+        parent,
         f"{name}-secrets",
-        description=f"EKS secrets envelope encryption for cluster {name}",
-        enable_key_rotation=True,
-        deletion_window_in_days=30,
-        opts=ctx.aws_opts(parent, protect=True),
-    )
-    aws.kms.Alias(
-        f"{name}-secrets", name=f"alias/eks/{name}-secrets", target_key_id=key.key_id, opts=ctx.aws_opts(parent)
+        f"EKS secrets envelope encryption for cluster {name}",
+        alias=f"eks/{name}-secrets",
+        alias_resource=f"{name}-secrets",
     )
 
     cluster = aws.eks.Cluster(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import io
 import logging
@@ -307,7 +308,7 @@ def synth(stack_file: StackFile) -> Plan:
     from stacks.program import run_program
 
     resources = run_offline(
-        run_program,
+        functools.partial(run_program, spec),  # validated once, above
         stack=stack_file.name,
         config=config,
         secret_keys=secret_keys,

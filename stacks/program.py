@@ -10,13 +10,16 @@ import pulumi
 
 from components.loader import NAMESPACE, SpecError, spec_from_pulumi_config
 from components.platform import InferencePlatform, PlatformContext
-from components.spec import SECRET_KEYS
+from components.spec import SECRET_KEYS, StackSpec
 
 PLATFORM_NAME = "inference-ra"
 
 
-def run_program() -> InferencePlatform:
-    spec = spec_from_pulumi_config()
+def run_program(spec: StackSpec | None = None) -> InferencePlatform:
+    """Build the platform. `spec` is read from stack config unless the caller already validated it (the offline
+    engine does, to fail fast before starting; it feeds the same config, so both give the same spec)."""
+    if spec is None:
+        spec = spec_from_pulumi_config()
     cfg = pulumi.Config(NAMESPACE)
     secrets = {key: value for key in SECRET_KEYS if (value := cfg.get_secret(key)) is not None}
     ctx = PlatformContext(

@@ -18,6 +18,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.kms import protected_key
 from components.platform import PlatformContext
 from components.spec import StackSpec
 from gpu_nodepools.eks import irsa_trust_policy
@@ -52,17 +53,14 @@ class AwsStorage:
 
 def kms_key(ctx: PlatformContext, parent: pulumi.Resource) -> aws.kms.Key:
     name = ctx.spec.cluster.name
-    key = aws.kms.Key(
+    return protected_key(
+        ctx,
+        parent,
         f"{name}-storage-key",
-        description=f"inference-ra {name}: model bucket and FSx for Lustre encryption",
-        enable_key_rotation=True,
-        deletion_window_in_days=30,
-        opts=ctx.aws_opts(parent, protect=True),
+        f"inference-ra {name}: model bucket and FSx for Lustre encryption",
+        alias=f"{name}-storage",
+        alias_resource=f"{name}-storage-key-alias",
     )
-    aws.kms.Alias(
-        f"{name}-storage-key-alias", name=f"alias/{name}-storage", target_key_id=key.key_id, opts=ctx.aws_opts(parent)
-    )
-    return key
 
 
 def model_bucket(ctx: PlatformContext, parent: pulumi.Resource, key: aws.kms.Key) -> aws.s3.Bucket:

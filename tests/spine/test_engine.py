@@ -72,3 +72,15 @@ def test_engine_can_run_repeatedly_in_one_process() -> None:
     c = synth(read_stack_file("dev"))
     assert [r.urn for r in a.resources] == [r.urn for r in c.resources]
     assert {r.urn.split("::")[0] for r in b.resources} == {"urn:pulumi:aws-h100"}
+
+
+def test_program_reads_the_same_spec_from_pulumi_config() -> None:
+    """`pulumi up` path: run_program() reads the spec through pulumi.Config; synth hands over the spec it already
+    validated. Both must register the same resources with the same inputs."""
+    from stacks.engine import _config_for, run_offline
+    from stacks.program import run_program
+
+    stack_file = read_stack_file("aws-h100")
+    config, secret_keys = _config_for(stack_file)
+    from_config = run_offline(run_program, stack="aws-h100", config=config, secret_keys=secret_keys, region="us-east-2")
+    assert [r.to_json() for r in from_config] == [r.to_json() for r in shipped_plan("aws-h100").resources]
