@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from components.platform import PlatformContext
+from components.context import PlatformContext
 
 DELETION_WINDOW_DAYS = 30  # the longest AWS allows: a mistaken delete can be cancelled for a month
 

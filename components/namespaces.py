@@ -5,10 +5,22 @@ from __future__ import annotations
 import pulumi
 
 from components import k8s as kobj
-from components.platform import PlatformContext, kubernetes_namespace_labels
+from components.context import PlatformContext
+from components.outputs import NamespaceOutputs
 from components.spec import StackSpec
 
 KEDA_NAMESPACE = "keda"
+PRIVILEGED_NAMESPACES: tuple[str, ...] = (
+    "gpu-operator",
+    "network-operator",
+    "kube-system",
+    "nvidia-dra-driver",
+)
+
+
+def kubernetes_namespace_labels(namespace: str) -> dict[str, str]:
+    level = "privileged" if namespace in PRIVILEGED_NAMESPACES else "baseline"
+    return {"pod-security.kubernetes.io/enforce": level, "pod-security.kubernetes.io/warn": "restricted"}
 
 
 def namespaces_for(spec: StackSpec) -> list[str]:
@@ -56,6 +68,10 @@ def namespace_manifest(name: str) -> kobj.Manifest:
     }
 
 
-def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
+def build(ctx: PlatformContext, parent: pulumi.Resource) -> NamespaceOutputs:
+    by_name: dict[str, pulumi.Resource] = {}
     for name in namespaces_for(ctx.spec):
-        ctx.namespaces[name] = kobj.apply(namespace_manifest(name), ctx.k8s_opts(parent))  # type: ignore[assignment]
+        # what ctx.k8s_opts(parent) gives, without its namespace lookup (that reads this layer's own outputs)
+        opts = pulumi.ResourceOptions(parent=parent, provider=ctx.cluster.k8s_provider, depends_on=None, protect=False)
+        by_name[name] = kobj.apply(namespace_manifest(name), opts)
+    return NamespaceOutputs(by_name=by_name)

@@ -6,9 +6,10 @@ thresholds, and writes `inference-ra.nvidia.com/acceptance=passed|failed` on its
 may only patch nodes. The pod becomes Ready only when the burn-in passed, so:
 
 * `pulumi up` waits on a gated pool's DaemonSet (`acceptance.gate`) until every node passed, and serving graphs on
-  that pool depend on it through `ctx.handles["acceptance"][pool]`;
-* serving pods on a gated pool also select `ACCEPTANCE_LABEL=passed` (`gate_node_selector`), so a node that joins
-  later (autoscaling) takes no serving work before its own burn-in passed.
+  that pool depend on it through `ctx.acceptance.gates[pool]`;
+* serving pods on a gated pool also select `ACCEPTANCE_LABEL=passed` (`ctx.acceptance.node_selectors[pool]`, from
+  `gate_node_selector`), so a node that joins later (autoscaling) takes no serving work before its own burn-in
+  passed.
 
 The burn-in reaches every GPU through the NVIDIA runtime (`runtimeClassName: nvidia`, NVIDIA_VISIBLE_DEVICES=all)
 without requesting `nvidia.com/gpu`, so the idle pod holds no GPU after it passed; it refuses to run on GPUs that
@@ -27,7 +28,8 @@ import pulumi
 from components import k8s as kobj
 from components.catalog import IMAGES, NODE_TYPES
 from components.constants import ACCEPTANCE_LABEL, GPU_TOLERATION, POOL_LABEL
-from components.platform import PlatformContext
+from components.context import PlatformContext
+from components.outputs import AcceptanceOutputs
 from components.spec import StackSpec
 from components.spec.gpu import GpuPoolSpec
 from gpu_nodepools.thresholds import thresholds_document
@@ -217,16 +219,16 @@ def manifests(spec: StackSpec) -> list[kobj.Manifest]:
     return [*rbac(), cm, *(daemonset(spec, p, config_hash) for p in pools)]
 
 
-def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
+def build(ctx: PlatformContext, parent: pulumi.Resource) -> AcceptanceOutputs:
     objs = manifests(ctx.spec)
     if not objs:
-        return
+        return AcceptanceOutputs()
     prereqs: list[pulumi.Resource] = []
     gates: dict[str, pulumi.Resource] = {}
-    # The compute layer's handles, when present: the GPU Operator (driver, `nvidia` RuntimeClass) and, on aws, the
-    # pool's node group. Without them a gated DaemonSet on a pool with no nodes yet would roll out vacuously.
-    operator = ctx.handles.get("gpu_operator")
-    node_groups: dict[str, pulumi.Resource] = ctx.handles.get("gpu_node_groups") or {}
+    # From the compute layer: the GPU Operator (driver, `nvidia` RuntimeClass) and, on aws, the pool's node group.
+    # Without them a gated DaemonSet on a pool with no nodes yet would roll out vacuously.
+    operator = ctx.compute.gpu_operator
+    node_groups = ctx.compute.node_groups
     for obj in objs:
         if obj["kind"] != "DaemonSet":
             prereqs.append(kobj.apply(obj, ctx.k8s_opts(parent, namespace=obj["metadata"].get("namespace"))))
@@ -234,7 +236,7 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
         pool_name = obj["metadata"]["labels"][POOL_LABEL]
         pool = ctx.spec.pool(pool_name)
         assert pool is not None
-        deps = [*prereqs, *([operator] if operator is not None else [])]
+        deps = [*prereqs, operator]
         if pool_name in node_groups:
             deps.append(node_groups[pool_name])
         opts = ctx.k8s_opts(parent, depends_on=deps, namespace=NAMESPACE)
@@ -245,4 +247,5 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
         ds = kobj.apply(obj, opts)
         if pool.acceptance.gate:
             gates[pool_name] = ds
-    ctx.handles["acceptance"] = gates
+    selectors = {p.name: gate_node_selector(ctx.spec, p.name) for p in ctx.spec.gpu_pools}
+    return AcceptanceOutputs(gates=gates, node_selectors={pool: sel for pool, sel in selectors.items() if sel})

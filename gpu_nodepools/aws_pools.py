@@ -26,7 +26,7 @@ import pulumi_aws as aws
 import yaml
 
 from components.catalog.compat import AMI_FAMILIES
-from components.platform import PlatformContext
+from components.context import PlatformContext
 from components.spec import GpuPoolSpec, StackSpec
 from gpu_nodepools.eks import encrypted_root_volume, node_metadata_options
 from gpu_nodepools.labels import EKS_TAINT_EFFECT, pool_labels, pool_taints
@@ -121,6 +121,8 @@ def uses_placement_group(pool: GpuPoolSpec) -> bool:
 
 def build_aws_pool(ctx: PlatformContext, parent: pulumi.Resource, pool: GpuPoolSpec) -> aws.eks.NodeGroup:
     spec = ctx.spec
+    eks = ctx.cluster.eks
+    assert eks is not None  # the cluster layer on aws
     cluster = spec.cluster.name
     name = f"{cluster}-{pool.name}"
     ami = AMI_FAMILIES[spec.cluster.resolved_node_os]
@@ -135,10 +137,10 @@ def build_aws_pool(ctx: PlatformContext, parent: pulumi.Resource, pool: GpuPoolS
     interfaces = efa_network_interfaces(spec, pool)
     network_interfaces = None
     if interfaces:
-        efa_sg = ctx.handles.get("efa_security_group_id")
-        cluster_sg = ctx.handles.get("cluster_security_group_id")
+        efa_sg = ctx.network.efa_security_group_id
+        cluster_sg = eks.cluster_security_group_id
         if efa_sg is None:
-            pulumi.log.warn(f"pool {pool.name}: no efa_security_group_id handle from the network layer")
+            pulumi.log.warn(f"pool {pool.name}: the network layer has no EFA security group")
         network_interfaces = [
             aws.ec2.LaunchTemplateNetworkInterfaceArgs(
                 network_card_index=i.network_card_index,
@@ -172,13 +174,14 @@ def build_aws_pool(ctx: PlatformContext, parent: pulumi.Resource, pool: GpuPoolS
         opts=ctx.aws_opts(parent),
     )
 
-    subnet = ctx.handles.get("subnet_ids_by_az", {}).get(pool_zone(spec, pool))
+    zone = pool_zone(spec, pool)
+    subnet = ctx.network.subnet_ids_by_az.get(zone) if zone else None
     nodes = pool.nodes
     return aws.eks.NodeGroup(
         name,
-        cluster_name=ctx.handles["cluster_name"],
+        cluster_name=eks.cluster_name,
         node_group_name=name,
-        node_role_arn=ctx.handles["node_role"].arn,
+        node_role_arn=eks.node_role_arn,
         subnet_ids=[subnet] if subnet is not None else [],
         ami_type=ami.ami_type_x86_64,
         capacity_type=EKS_CAPACITY_TYPE[pool.capacity.type],
@@ -193,5 +196,5 @@ def build_aws_pool(ctx: PlatformContext, parent: pulumi.Resource, pool: GpuPoolS
             for t in pool_taints(pool)
         ],
         tags={"inference-ra/pool": pool.name},
-        opts=ctx.aws_opts(parent, depends_on=list(ctx.handles.get("node_role_attachments", []))),
+        opts=ctx.aws_opts(parent, depends_on=list(eks.node_role_attachments)),
     )

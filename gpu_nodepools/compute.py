@@ -1,18 +1,18 @@
 """The `compute` layer: GPU node pools (EKS node groups, or labels/taints on an existing cluster's nodes), the GPU
 Operator, and for GB200 pools the DRA driver with ComputeDomains.
 
-Leaves handles: `gpu_node_groups` {pool: eks.NodeGroup} (aws), `gpu_operator` (the chart), `compute_domains`
-{pool: {namespace: (ComputeDomain name, ResourceClaimTemplate name)}}, `local_nvme_paths` {pool: host path of the
-NVMe RAID0 array} for the storage layer.
+Returns `ComputeOutputs` (components/outputs.py): the node groups (aws), the GPU Operator chart and the GB200
+ComputeDomains.
 """
 
 from __future__ import annotations
 
 import pulumi
 
-from components.platform import PlatformContext
+from components.context import PlatformContext
+from components.outputs import ComputeOutputs
 from components.spec import GpuPoolSpec
-from gpu_nodepools.aws_pools import build_aws_pool, local_nvme_host_path
+from gpu_nodepools.aws_pools import build_aws_pool
 from gpu_nodepools.existing import build_existing_pool, build_labeller_rbac
 from gpu_nodepools.operator import build_gpu_operator
 
@@ -39,14 +39,13 @@ class GpuNodePool(pulumi.ComponentResource):
             self.register_outputs({})
 
 
-def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
+def build(ctx: PlatformContext, parent: pulumi.Resource) -> ComputeOutputs:
     spec = ctx.spec
     labeller_deps: list[pulumi.Resource] = []
     if spec.cluster.provider != "aws" and any(p.node_selector for p in spec.gpu_pools):
         labeller_deps = build_labeller_rbac(ctx, parent)
     pools: list[pulumi.Resource] = []
     groups = {}
-    nvme: dict[str, str] = {}
     for pool in spec.gpu_pools:
         component = GpuNodePool(
             f"{spec.cluster.name}-{pool.name}", pool, ctx, labeller_deps, pulumi.ResourceOptions(parent=parent)
@@ -54,11 +53,7 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
         pools.extend(component.resources)
         if spec.cluster.provider == "aws":
             groups[pool.name] = component.resources[0]
-        path = local_nvme_host_path(spec, pool)
-        if path:
-            nvme[pool.name] = path
-    ctx.handles["gpu_node_groups"] = groups
-    ctx.handles["local_nvme_paths"] = nvme
     # The operator's daemonsets land on the GPU nodes; on aws wait for the node groups so the first reconcile
     # sees them (on an existing cluster the nodes are already there).
-    build_gpu_operator(ctx, parent, depends_on=pools if spec.cluster.provider == "aws" else [])
+    operator, domains = build_gpu_operator(ctx, parent, depends_on=pools if spec.cluster.provider == "aws" else [])
+    return ComputeOutputs(gpu_operator=operator, node_groups=groups, compute_domains=domains)

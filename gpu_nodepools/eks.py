@@ -5,9 +5,8 @@ cluster IAM role, KMS key for secrets encryption, the cluster (private endpoint 
 (for IRSA roles other layers create), access entries, managed add-ons pinned per Kubernetes version
 (components/catalog/compat.py), the node IAM role shared by all node groups and a CPU system node group.
 
-Reads (network layer, when present): handles `private_subnet_ids` (list, spec.network.availabilityZones order).
-Leaves: `eks_cluster`, `cluster_name`, `cluster_security_group_id`, `node_role`, `oidc_provider_arn`,
-`oidc_issuer` (issuer host/path without https://, for IRSA trust conditions), `kms_key`.
+Reads `ctx.network.private_subnet_ids`; returns the cluster layer's `ClusterOutputs` with `EksOutputs`
+(components/outputs.py).
 """
 
 from __future__ import annotations
@@ -20,8 +19,10 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.catalog.compat import EKS_ADDON_NAMES, EKS_ADDONS
+from components.context import PlatformContext
+from components.iam import irsa_trust_policy
 from components.kms import protected_key
-from components.platform import PlatformContext
+from components.outputs import ClusterOutputs, EksOutputs
 
 SYSTEM_ROLE_LABEL = "inference-ra.nvidia.com/role"
 
@@ -108,43 +109,17 @@ def kubeconfig_for(
     return pulumi.Output.all(name, endpoint, ca_data).apply(render)
 
 
-def irsa_trust_policy(oidc_arn: str, issuer: str, subjects: list[str]) -> str:
-    """Trust policy of an IRSA role: only the given service accounts (`namespace:name`) of this cluster may assume
-    it. `issuer` is the OIDC issuer without its scheme."""
-    subs = [f"system:serviceaccount:{s}" for s in sorted(subjects)]
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Federated": oidc_arn},
-                    "Action": "sts:AssumeRoleWithWebIdentity",
-                    "Condition": {
-                        "StringEquals": {
-                            f"{issuer}:aud": "sts.amazonaws.com",
-                            f"{issuer}:sub": subs[0] if len(subs) == 1 else subs,
-                        }
-                    },
-                }
-            ],
-        },
-        sort_keys=True,
-    )
-
-
 def irsa_role(
     ctx: PlatformContext,
     parent: pulumi.Resource,
+    oidc: tuple[pulumi.Output[str], pulumi.Output[str]],
     name: str,
     namespace: str,
     service_account: str,
     policy_arns: list[str],
 ) -> aws.iam.Role:
-    """An IRSA role for one service account, using the cluster's OIDC provider (handles from this module)."""
-    trust = pulumi.Output.all(ctx.handles["oidc_provider_arn"], ctx.handles["oidc_issuer"]).apply(
-        lambda a: irsa_trust_policy(a[0], a[1], [f"{namespace}:{service_account}"])
-    )
+    """An IRSA role for one service account, trusting the cluster's OIDC provider `oidc` (ARN, issuer host/path)."""
+    trust = pulumi.Output.all(*oidc).apply(lambda a: irsa_trust_policy(a[0], a[1], [f"{namespace}:{service_account}"]))
     role = aws.iam.Role(name, assume_role_policy=trust, opts=ctx.aws_opts(parent))
     for arn in policy_arns:
         aws.iam.RolePolicyAttachment(
@@ -166,14 +141,14 @@ def _issuer(identities: Any) -> str:
 
 
 def _subnets(ctx: PlatformContext) -> list[Any]:
-    subnets = ctx.handles.get("private_subnet_ids")
-    if subnets is None:
-        pulumi.log.warn("cluster: no network layer handles (private_subnet_ids); the EKS cluster has no subnets")
-        return []
-    return list(subnets)
+    subnets = list(ctx.network.private_subnet_ids)
+    if not subnets:
+        pulumi.log.warn("cluster: the network layer has no private subnets; the EKS cluster has no subnets")
+    return subnets
 
 
-def build_cluster_provider(ctx: PlatformContext, parent: pulumi.Resource) -> k8s.Provider:
+def build_eks(ctx: PlatformContext, parent: pulumi.Resource) -> ClusterOutputs:
+    """The EKS cluster and its Kubernetes provider: the cluster layer's outputs on aws."""
     spec = ctx.spec.cluster
     name = spec.name
     subnets = _subnets(ctx)
@@ -226,14 +201,7 @@ def build_cluster_provider(ctx: PlatformContext, parent: pulumi.Resource) -> k8s
         client_id_lists=["sts.amazonaws.com"],
         opts=ctx.aws_opts(parent),
     )
-    ctx.handles.update(
-        eks_cluster=cluster,
-        cluster_name=cluster.name,
-        cluster_security_group_id=cluster.vpc_config.cluster_security_group_id,
-        oidc_provider_arn=oidc.arn,
-        oidc_issuer=issuer_url.apply(lambda u: u.removeprefix("https://")),
-        kms_key=key,
-    )
+    oidc_issuer = issuer_url.apply(lambda u: u.removeprefix("https://"))
 
     for i, entry in enumerate(spec.access_entries):
         access = aws.eks.AccessEntry(
@@ -259,8 +227,6 @@ def build_cluster_provider(ctx: PlatformContext, parent: pulumi.Resource) -> k8s
         )
         for p in NODE_POLICIES
     ]
-    ctx.handles["node_role"] = node_role
-    ctx.handles["node_role_attachments"] = node_attachments
 
     # Networking add-ons before any node: a node without the VPC CNI never becomes Ready.
     versions = EKS_ADDONS.get(spec.kubernetes_version, {})
@@ -273,6 +239,7 @@ def build_cluster_provider(ctx: PlatformContext, parent: pulumi.Resource) -> k8s
     ebs_role = irsa_role(
         ctx,
         parent,
+        (oidc.arn, oidc_issuer),
         f"{name}-ebs-csi",
         "kube-system",
         "ebs-csi-controller-sa",
@@ -291,11 +258,22 @@ def build_cluster_provider(ctx: PlatformContext, parent: pulumi.Resource) -> k8s
             )
 
     kubeconfig = kubeconfig_for(cluster.name, cluster.endpoint, cluster.certificate_authority.data, ctx.region or "")
-    return k8s.Provider(
+    provider = k8s.Provider(
         "k8s",
         kubeconfig=kubeconfig,
         enable_server_side_apply=True,
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[system]),
+    )
+    return ClusterOutputs(
+        k8s_provider=provider,
+        eks=EksOutputs(
+            cluster_name=cluster.name,
+            cluster_security_group_id=cluster.vpc_config.cluster_security_group_id,
+            oidc_provider_arn=oidc.arn,
+            oidc_issuer=oidc_issuer,
+            node_role_arn=node_role.arn,
+            node_role_attachments=tuple(node_attachments),
+        ),
     )
 
 

@@ -17,7 +17,7 @@ import pulumi
 from components import k8s as kobj
 from components.catalog import IMAGES
 from components.constants import POOL_LABEL
-from components.platform import PlatformContext
+from components.context import PlatformContext
 from components.spec import GpuPoolSpec, StackSpec
 from gpu_nodepools.labels import pool_labels, pool_taints
 

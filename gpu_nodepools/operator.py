@@ -26,8 +26,8 @@ import pulumi
 from components import k8s as kobj
 from components.catalog import CHARTS
 from components.constants import GPU_TOLERATION
+from components.context import PlatformContext
 from components.observability.dcgm import DCGM_METRICS_CONFIGMAP, dcgm_configmap
-from components.platform import PlatformContext
 from components.rules.compute import driver_managed_by_operator
 from components.spec import GpuPoolSpec, StackSpec
 from gpu_nodepools.labels import COMPUTE_DOMAIN_LABEL, pool_taints
@@ -168,7 +168,9 @@ def dcgm_exporter_values(spec: StackSpec) -> dict[str, Any]:
 
 def build_gpu_operator(
     ctx: PlatformContext, parent: pulumi.Resource, depends_on: list[pulumi.Resource]
-) -> pulumi.Resource:
+) -> tuple[pulumi.Resource, dict[str, dict[str, tuple[str, str]]]]:
+    """The GPU Operator chart and, for GB200 pools, the DRA driver and ComputeDomains: (chart, {pool: {namespace:
+    (ComputeDomain name, ResourceClaimTemplate name)}})."""
     spec = ctx.spec
     if spec.gpu_operator.dcgm_exporter and spec.observability.enabled:  # the exporter mounts it at start
         depends_on = [*depends_on, kobj.apply(dcgm_configmap(), ctx.k8s_opts(parent, namespace=GPU_OPERATOR_NAMESPACE))]
@@ -179,10 +181,9 @@ def build_gpu_operator(
         values=gpu_operator_values(spec),
         opts=ctx.k8s_opts(parent, depends_on=depends_on, namespace=GPU_OPERATOR_NAMESPACE),
     )
-    ctx.handles["gpu_operator"] = chart
     pools = compute_domain_pools(spec)
     if not pools:
-        return chart
+        return chart, {}
     dra = kobj.chart(
         "nvidia-dra-driver",
         chart_ref=CHARTS["dra-driver-nvidia-gpu"],
@@ -196,5 +197,4 @@ def build_gpu_operator(
         for ns in compute_domain_namespaces(spec, pool):
             kobj.apply(compute_domain(pool, ns), ctx.k8s_opts(parent, depends_on=[chart, dra], namespace=ns))
             domains.setdefault(pool.name, {})[ns] = compute_domain_names(pool)
-    ctx.handles["compute_domains"] = domains
-    return chart
+    return chart, domains

@@ -5,7 +5,8 @@
 - infiniband / roce: the Network Operator chart, the NicClusterPolicy, an NV-IPAM IPPool and a secondary network
   per rail (`networking.network_operator`).
 - topology (network.topology.enabled): node labels, a KAI Topology and a Grove ClusterTopologyBinding.
-Pods consume all of it through `networking.profile.fabric_profile` only.
+Returns `FabricOutputs` (components/outputs.py): pods consume all of it through the per-pool `FabricProfile`
+(`networking.profile.fabric_profile`) only; the scheduler topology objects go to the scheduling layer.
 
 Functions for other layers: `networking.network_operator.gpu_operator_rdma(spec)` gives the GPU Operator's
 `driver.rdma` values; `gpu_operator_deploys_nfd(spec)` says whether the GPU Operator must keep its NFD on.
@@ -20,10 +21,12 @@ import pulumi
 from components import k8s as kobj
 from components.catalog import CHARTS
 from components.constants import GPU_TOLERATION, POOL_LABEL
-from components.platform import PlatformContext
+from components.context import PlatformContext
+from components.outputs import FabricOutputs
 from components.spec import StackSpec
 from networking import network_operator as nop
-from networking.topology import node_label_patches
+from networking.profile import fabric_profile
+from networking.topology import node_label_patches, topology_manifests
 
 EFA_NAMESPACE = "kube-system"
 # Amazon EKS add-on images are served from account 602401143452 in the commercial regions; pulling from the
@@ -54,11 +57,11 @@ def gpu_operator_deploys_nfd(spec: StackSpec) -> bool:
     return spec.network.fabric.nfd == "gpu-operator"
 
 
-def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
+def build(ctx: PlatformContext, parent: pulumi.Resource) -> FabricOutputs:
     spec = ctx.spec
     fabric = spec.network.fabric
     if fabric.type == "efa" and efa_pools(spec):
-        ctx.handles["efa_device_plugin"] = kobj.chart(
+        kobj.chart(
             "aws-efa-k8s-device-plugin",
             chart_ref=CHARTS["aws-efa-k8s-device-plugin"],
             namespace=EFA_NAMESPACE,
@@ -68,6 +71,10 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
     elif fabric.type in ("infiniband", "roce"):
         _network_operator(ctx, parent)
     _topology(ctx, parent)
+    return FabricOutputs(
+        profiles={pool.name: fabric_profile(spec, pool) for pool in spec.gpu_pools},
+        scheduler_topology=tuple(topology_manifests(spec)),
+    )
 
 
 def _network_operator(ctx: PlatformContext, parent: pulumi.Resource) -> None:
@@ -82,9 +89,8 @@ def _network_operator(ctx: PlatformContext, parent: pulumi.Resource) -> None:
     )
     policy = kobj.apply(nop.nic_cluster_policy(spec), ctx.k8s_opts(parent, depends_on=[chart]))
     pools = [kobj.apply(m, ctx.k8s_opts(parent, depends_on=[chart], namespace=ns)) for m in nop.ip_pools(spec)]
-    networks = [kobj.apply(m, ctx.k8s_opts(parent, depends_on=[policy, *pools])) for m in nop.rail_networks(spec)]
-    ctx.handles["nic_cluster_policy"] = policy
-    ctx.handles["rail_networks"] = networks  # serving pods attaching rails may depend on these
+    for m in nop.rail_networks(spec):
+        kobj.apply(m, ctx.k8s_opts(parent, depends_on=[policy, *pools]))
 
 
 def _topology(ctx: PlatformContext, parent: pulumi.Resource) -> None:
@@ -94,4 +100,4 @@ def _topology(ctx: PlatformContext, parent: pulumi.Resource) -> None:
     for patch in node_label_patches(spec):
         kobj.apply(patch, ctx.k8s_opts(parent), patch=True)
     # the KAI Topology and Grove ClusterTopologyBinding need those schedulers' CRDs: the `scheduling` layer
-    # (serving/schedulers.py) applies them after the charts
+    # (serving/schedulers.py) applies them after the charts (FabricOutputs.scheduler_topology)

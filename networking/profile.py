@@ -1,7 +1,8 @@
 """The fabric profile: everything a GPU pod needs from the fabric, as one function of the typed fabric.
 
-Serving and acceptance use only this; no other module knows how EFA, InfiniBand or RoCE are wired. The names here
-are the contract with what the fabric layer deploys:
+The fabric layer hands one profile per pool to later layers (`FabricOutputs.profiles`; serving reads it); no other
+module knows how EFA, InfiniBand or RoCE are wired. The names here are the contract with what the fabric layer
+deploys:
 
 - `rdma_resource_name(rail)` is what the NicClusterPolicy's device plugin advertises for a rail
   (`<resourcePrefix>/<resourceName>`, see `networking.network_operator.device_plugin_config`);
@@ -15,8 +16,7 @@ Environment variables and their sources are listed in docs/fabric.md.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from components.outputs import FabricProfile
 from components.spec import GpuPoolSpec, StackSpec
 from components.spec.network import FabricSpec
 
@@ -59,21 +59,6 @@ def network_attachment(rail: int) -> str:
     return f"{NETWORK_NAMESPACE}/{network_name(rail)}"
 
 
-@dataclass(frozen=True)
-class FabricProfile:
-    fabric: str  # efa | infiniband | roce | tcp
-    rails: int
-    resources: dict[str, int] = field(default_factory=dict)  # extended resources per GPU pod (requests = limits)
-    capabilities: tuple[str, ...] = ()  # container capabilities to add
-    env: dict[str, str] = field(default_factory=dict)  # NCCL / UCX / libfabric / NIXL environment
-    annotations: dict[str, str] = field(default_factory=dict)  # pod annotations (network attachments)
-    nixl_backend: str = "UCX"  # UCX | LIBFABRIC
-
-    @property
-    def is_rdma(self) -> bool:
-        return self.fabric != "tcp"
-
-
 def _nixl_env(backend: str) -> dict[str, str]:
     # Dynamo KVBM enables NIXL backends from DYN_KVBM_NIXL_BACKEND_<BACKEND>=true (UCX when none is set).
     return {f"DYN_KVBM_NIXL_BACKEND_{backend}": "true"}
@@ -90,8 +75,6 @@ def fabric_profile(spec: StackSpec, pool: GpuPoolSpec) -> FabricProfile:
     rails = spec.rails_per_node(pool)
     if fabric.type == "tcp" or rails == 0:
         return FabricProfile(
-            "tcp",
-            0,
             env={
                 "NCCL_IB_DISABLE": "1",
                 "NCCL_SOCKET_IFNAME": f"={POD_PRIMARY_IFNAME}",
@@ -103,8 +86,6 @@ def fabric_profile(spec: StackSpec, pool: GpuPoolSpec) -> FabricProfile:
         )
     if fabric.type == "efa":
         return FabricProfile(
-            "efa",
-            rails,
             resources={EFA_RESOURCE: rails},
             capabilities=("IPC_LOCK",),
             env={
@@ -132,8 +113,6 @@ def fabric_profile(spec: StackSpec, pool: GpuPoolSpec) -> FabricProfile:
             env["UCX_IB_GID_INDEX"] = str(fabric.gid_index)
         env["UCX_IB_ADDR_TYPE"] = "eth"
     return FabricProfile(
-        fabric.type,
-        rails,
         resources={rdma_resource_name(i, fabric.device_plugin): 1 for i in range(rails)},
         capabilities=("IPC_LOCK",),
         env=dict(sorted(env.items())),

@@ -4,11 +4,9 @@ Nodes live in private subnets only (one per AZ, tagged for internal load balance
 hold the NAT gateways, so no public load balancer can find a subnet by accident. Image pulls, token exchange and
 model downloads from S3 stay on VPC endpoints instead of the NAT.
 
-Handles left for the compute layer (EKS and node groups):
-  vpc_id                 Output[str]
-  private_subnet_ids     list[Output[str]], in network.availabilityZones order
-  subnet_ids_by_az       dict[az, Output[str]]
-  efa_security_group_id  Output[str]; only when the fabric is efa. Attach it to every EFA interface of GPU nodes.
+Returns `NetworkOutputs` (components/outputs.py) for the cluster, compute and storage layers: the VPC id, the private
+subnets (in network.availabilityZones order and by AZ) and, when the fabric is efa, the EFA security group every EFA
+interface of GPU nodes joins. Empty on an existing cluster.
 """
 
 from __future__ import annotations
@@ -20,7 +18,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.platform import PlatformContext
+from components.context import PlatformContext
+from components.outputs import NetworkOutputs
 from components.spec import StackSpec
 
 # Interface endpoints and what each keeps off the NAT: ECR API + DKR (image pulls; layers come from S3 through the
@@ -59,11 +58,11 @@ def _tags(spec: StackSpec, name: str, **extra: str) -> dict[str, str]:
     return {"Name": f"{spec.cluster.name}-{name}", **extra}
 
 
-def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
+def build(ctx: PlatformContext, parent: pulumi.Resource) -> NetworkOutputs:
     """VPC, subnets, gateways, routes, endpoints and the EFA security group (aws only)."""
     spec = ctx.spec
     if spec.cluster.provider != "aws":
-        return
+        return NetworkOutputs()
     name, net = spec.cluster.name, spec.network
     cluster_tag = f"kubernetes.io/cluster/{name}"
     vpc = aws.ec2.Vpc(
@@ -142,11 +141,13 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
         private_rts.append(rt)
 
     _endpoints(ctx, parent, vpc, private_ids, private_rts)
-    ctx.handles["vpc_id"] = vpc.id
-    ctx.handles["private_subnet_ids"] = private_ids
-    ctx.handles["subnet_ids_by_az"] = by_az
-    if net.fabric.type == "efa":
-        ctx.handles["efa_security_group_id"] = efa_security_group(ctx, parent, vpc).id
+    efa_sg = efa_security_group(ctx, parent, vpc).id if net.fabric.type == "efa" else None
+    return NetworkOutputs(
+        vpc_id=vpc.id,
+        private_subnet_ids=tuple(private_ids),
+        subnet_ids_by_az=by_az,
+        efa_security_group_id=efa_sg,
+    )
 
 
 def _endpoints(

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from components.platform import PRIVILEGED_NAMESPACES
+from components.namespaces import PRIVILEGED_NAMESPACES
 from policies.registry import SECRET, UNKNOWN, Resource, RuleContext, resource_rule, stack_rule
 from policies.workloads import kind_of, mapping, name_of, namespace_of, pods
 

@@ -25,8 +25,8 @@ import pulumi
 from components import constants as C
 from components import k8s as kobj
 from components.catalog import IMAGES
+from components.context import PlatformContext
 from components.namespaces import model_namespace
-from components.platform import PlatformContext
 from components.spec import StackSpec
 from components.spec.serving import ModelSpec
 
@@ -136,16 +136,12 @@ def benchmark_job(spec: StackSpec, model: ModelSpec) -> kobj.Manifest:
 
 
 def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
-    """One AIPerf Job per benchmarked model, after its graph (handle `graphs`) and cache claim when present."""
-    graphs = ctx.handles.get("graphs", {})
-    claims = ctx.handles.get("model_cache_claims", {})
-    jobs: dict[str, Any] = {}
+    """One AIPerf Job per benchmarked model, after its graph (`ctx.serving.graphs`) and cache claim when present."""
+    graphs = ctx.serving.graphs
+    claims = ctx.storage.model_cache_claims
     for model in ctx.spec.serving.models:
         if not model.benchmark.enabled:
             continue
         ns = model_namespace(ctx.spec, model.name)
-        deps = [d for d in (graphs.get(model.name) if isinstance(graphs, dict) else None, claims.get(ns)) if d]
-        jobs[model.name] = kobj.apply(
-            benchmark_job(ctx.spec, model), ctx.k8s_opts(parent, depends_on=deps, namespace=ns)
-        )
-    ctx.handles["benchmark_jobs"] = jobs
+        deps = [d for d in (graphs.get(model.name), claims.get(ns)) if d is not None]
+        kobj.apply(benchmark_job(ctx.spec, model), ctx.k8s_opts(parent, depends_on=deps, namespace=ns))

@@ -11,16 +11,16 @@ Component layout (stable names: they become the operator's child names and the s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from components import constants as C
 from components import k8s as kobj
+from components.outputs import FabricProfile
 from components.spec import StackSpec
 from components.spec.serving import ModelSpec, WorkerSpec
-from gpu_nodepools.acceptance import gate_node_selector
-from networking.profile import FabricProfile, fabric_profile
 from serving import engines, kv, routing
-from storage.nvme import kv_disk_volume
 
 API_VERSION = "nvidia.com/v1beta1"
 KAI_QUEUE_ANNOTATION = "nvidia.com/kai-scheduler-queue"  # operator: queue of the graph's pods (default "dynamo")
@@ -34,6 +34,18 @@ NODE_SHARE = 0.75  # share of a node's CPUs / RAM a GPU pod may claim per GPU (t
 # Control-plane components of a graph: (CPU request, memory request = limit, GiB).
 FRONTEND_RESOURCES = ("4", 16)
 PLANNER_RESOURCES = ("1", 4)
+
+
+@dataclass(frozen=True)
+class PoolInputs:
+    """What a model's worker pods take from earlier layers for their pool (serving/layer.py reads it from the
+    context): the fabric profile (`ctx.fabric.profiles`), the acceptance gate's node selector entries
+    (`ctx.acceptance.node_selectors`, empty unless the pool is gated) and the local NVMe StorageClass of the KV disk
+    tier (`ctx.storage.kv_disk_classes`, None when the pool has no local NVMe)."""
+
+    fabric: FabricProfile
+    gate_selector: Mapping[str, str] = field(default_factory=dict)
+    kv_disk_class: str | None = None
 
 
 def control_resources(cpu: str, memory_gi: int) -> dict[str, Any]:
@@ -84,10 +96,12 @@ def _pod_labels(spec: StackSpec, model: ModelSpec, role: str) -> dict[str, str]:
     return {MODEL_LABEL: model.name, ROLE_LABEL: role, **labels}
 
 
-def worker_component(spec: StackSpec, model: ModelSpec, role: str, w: WorkerSpec, region: str | None) -> dict[str, Any]:
+def worker_component(
+    spec: StackSpec, model: ModelSpec, role: str, w: WorkerSpec, inputs: PoolInputs, region: str | None
+) -> dict[str, Any]:
     pool = spec.pool(model.pool)
     assert pool is not None  # model-references rule
-    fabric: FabricProfile = fabric_profile(spec, pool)
+    fabric: FabricProfile = inputs.fabric
     nodes = nodes_per_replica(spec, model, w)
     gpus_per_pod = w.gpus_per_replica // nodes
     cmd = engines.worker_command(model, role, w)
@@ -106,7 +120,7 @@ def worker_component(spec: StackSpec, model: ModelSpec, role: str, w: WorkerSpec
     ]
     if kv.needs_disk(model, role):
         mounts.append({"name": kv.KV_DISK_VOLUME, "mountPath": kv.KV_DISK_MOUNT})
-        volumes.append(_disk_volume(spec, model))
+        volumes.append(_disk_volume(model, inputs))
 
     container: dict[str, Any] = {
         "name": "main",
@@ -123,7 +137,7 @@ def worker_component(spec: StackSpec, model: ModelSpec, role: str, w: WorkerSpec
     pod_spec: dict[str, Any] = {
         "containers": [container],
         # a gated pool's nodes serve only once their burn-in passed (nodes that join later included)
-        "nodeSelector": {C.POOL_LABEL: pool.name, **gate_node_selector(spec, pool.name)},
+        "nodeSelector": {C.POOL_LABEL: pool.name, **inputs.gate_selector},
         "tolerations": [dict(C.GPU_TOLERATION)],
         "volumes": volumes,
         **sched,
@@ -157,11 +171,11 @@ def worker_host_resources(spec: StackSpec, model: ModelSpec, role: str, gpus_per
     return cpu, max(floor, int(nt.memory_gib * share))
 
 
-def _disk_volume(spec: StackSpec, model: ModelSpec) -> dict[str, Any]:
+def _disk_volume(model: ModelSpec, inputs: PoolInputs) -> dict[str, Any]:
     """The G3 tier on the pool's local NVMe (the storage layer owns how that volume is provisioned)."""
-    pool = spec.pool(model.pool)
-    assert pool is not None  # model-references rule
-    return kv_disk_volume(spec, pool, model.kv_cache.disk_gi, kv.KV_DISK_VOLUME)
+    if inputs.kv_disk_class is None:  # the kv-cache-tiers rule requires local NVMe for a disk tier
+        raise ValueError(f"pool '{model.pool}' has no localNvme: it has no NVMe StorageClass")
+    return kv.kv_disk_volume(inputs.kv_disk_class, model.kv_cache.disk_gi, kv.KV_DISK_VOLUME)
 
 
 def frontend_component(spec: StackSpec, model: ModelSpec) -> dict[str, Any]:
@@ -236,11 +250,17 @@ def planner_component(spec: StackSpec, model: ModelSpec, prometheus: str | None)
 
 
 def graph_manifest(
-    spec: StackSpec, model: ModelSpec, namespace: str, *, region: str | None = None, prometheus: str | None = None
+    spec: StackSpec,
+    model: ModelSpec,
+    namespace: str,
+    inputs: PoolInputs,
+    *,
+    region: str | None = None,
+    prometheus: str | None = None,
 ) -> kobj.Manifest:
-    """The DynamoGraphDeployment of one model, exactly as applied."""
+    """The DynamoGraphDeployment of one model, exactly as applied; `inputs` are its pool's hand-offs."""
     components = [frontend_component(spec, model)]
-    components += [worker_component(spec, model, role, w, region) for role, w in model.workers().items()]
+    components += [worker_component(spec, model, role, w, inputs, region) for role, w in model.workers().items()]
     if model.autoscaling.mode == "planner-sla":
         components.append(planner_component(spec, model, prometheus))
     if spec.serving.routing.inference_gateway:

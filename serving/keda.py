@@ -8,9 +8,9 @@ on the frontend's latency histograms against the model's SLO:
   worker   -> both (aggregated workers do prefill and decode)
 The KEDA chart itself is installed once when any model uses KEDA.
 
-Contract with the serving layer (docs/tenancy.md): DGD name = model name; component names per role from the
-handle `dgd_components` ({model: {role: componentName}}) else `DEFAULT_COMPONENTS`; every scaled component sets
-`scalingAdapter: {}`. Adapter name = `<dgd>-<lowercased componentName>` (operator `generateAdapterName`).
+Contract with the serving layer (docs/tenancy.md): DGD name = model name (`ctx.serving.graphs`); component names
+per role `DEFAULT_COMPONENTS` (`scaled_objects` takes overrides; no layer produces any); every scaled component
+sets `scalingAdapter: {}`. Adapter name = `<dgd>-<lowercased componentName>` (operator `generateAdapterName`).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import pulumi
 
 from components import k8s as kobj
 from components.catalog import CHARTS
+from components.context import PlatformContext
 from components.namespaces import KEDA_NAMESPACE, model_namespace
 from components.observability.layer import prometheus_url as observability_prometheus_url
-from components.platform import PlatformContext
 from components.spec import StackSpec
 from components.spec.serving import ModelSpec
 
@@ -49,10 +49,11 @@ def keda_models(spec: StackSpec) -> list[ModelSpec]:
     return [m for m in spec.serving.models if m.autoscaling.mode == "keda"]
 
 
-def prometheus_url(spec: StackSpec, handle: Any = None) -> Any:
-    """The observability layer's handle, else the address that layer computes from the spec."""
-    if handle is not None:
-        return handle
+def prometheus_url(spec: StackSpec, url: str | None = None) -> str | None:
+    """The observability layer's URL (`ctx.observability.prometheus_url`), else the address that layer computes
+    from the spec."""
+    if url is not None:
+        return url
     return observability_prometheus_url(spec)
 
 
@@ -168,15 +169,13 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
         values=chart_values(spec),
         opts=ctx.k8s_opts(parent, namespace=KEDA_NAMESPACE),
     )
-    ctx.handles["keda"] = chart
-    server = prometheus_url(spec, ctx.handles.get("prometheus_url"))
-    components: dict[str, dict[str, str]] = ctx.handles.get("dgd_components") or {}
-    served: dict[str, str] = ctx.handles.get("served_model_names") or {}
-    dgds: dict[str, pulumi.Resource] = ctx.handles.get("graphs") or {}  # set by the serving layer
+    server = prometheus_url(spec, ctx.observability.prometheus_url)
+    dgds = ctx.serving.graphs
     for m in models:
         deps: list[pulumi.Resource] = [chart]
-        if isinstance(dgds.get(m.name), pulumi.Resource):
-            deps.append(dgds[m.name])
+        dgd = dgds.get(m.name)
+        if dgd is not None:
+            deps.append(dgd)
         ns = model_namespace(spec, m.name)
-        for manifest in scaled_objects(spec, m, server, components.get(m.name), served.get(m.name)):
+        for manifest in scaled_objects(spec, m, server):
             kobj.apply(manifest, ctx.k8s_opts(parent, namespace=ns, depends_on=deps))

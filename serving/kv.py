@@ -110,5 +110,27 @@ def kv_env(model: ModelSpec, role: str, region: str | None) -> list[dict[str, st
     return [{"name": k, "value": v} for k, v in env.items()]
 
 
+def kv_disk_volume(storage_class: str, size_gi: int, name: str = KV_DISK_VOLUME) -> dict[str, Any]:
+    """The pod volume of a KV disk tier: a generic ephemeral volume of the pool's local NVMe StorageClass (the
+    storage layer's `StorageOutputs.kv_disk_classes`).
+
+    Mount it in the worker container and point the KV connector's disk path at the mount; the directory is created
+    on the node the pod is scheduled to and removed with the pod.
+    """
+    return {
+        "name": name,
+        "ephemeral": {
+            "volumeClaimTemplate": {
+                "metadata": {"labels": {"inference-ra.nvidia.com/volume": name}},
+                "spec": {
+                    "accessModes": ["ReadWriteOnce"],
+                    "storageClassName": storage_class,
+                    "resources": {"requests": {"storage": f"{size_gi}Gi"}},
+                },
+            }
+        },
+    }
+
+
 def needs_disk(model: ModelSpec, role: str) -> bool:
     return offloads(model, role) and model.kv_cache.disk_gi > 0

@@ -1,10 +1,10 @@
 """The `serving` layer: Dynamo platform charts, then per model its DynamoGraphDeployment, PodDisruptionBudgets
 and (optionally) an InferencePool.
 
-Handles it reads (optional: a stack without that layer has none): `prometheus_url` (observability),
-`model_cache_claims` / `prefetch_jobs` / `token_secrets` (storage), `acceptance` (acceptance gates).
-Handles it sets: `dynamo_platform` (the platform chart), `kai_scheduler` / `grove` (their charts, when enabled),
-`graphs` {model name: DGD resource}, `scaling_adapters` {model name: {role: DGDSA name}} for KEDA.
+Reads (components/outputs.py): the model cache claims, prefetch Jobs, token Secrets and KV disk StorageClasses
+(storage), the fabric profiles (fabric), acceptance gates and their node selectors (acceptance), the Prometheus URL
+and chart (observability), the KAI / Grove charts (scheduling) and the optimization Jobs (optimization). Returns
+`ServingOutputs`: {model name: DGD resource} for KEDA and the benchmarks.
 """
 
 from __future__ import annotations
@@ -15,71 +15,74 @@ import pulumi
 
 from components import k8s as kobj
 from components.catalog import CHARTS
+from components.context import PlatformContext
 from components.namespaces import model_namespace
-from components.platform import PlatformContext
+from components.outputs import ServingOutputs
 from serving import graphs, platform, routing
 
 
 def _deps(ctx: PlatformContext, model: Any, namespace: str, platform_chart: pulumi.Resource) -> list[pulumi.Resource]:
     deps: list[pulumi.Resource] = [platform_chart]
-    h = ctx.handles
-    claims = h.get("model_cache_claims") or {}
-    if isinstance(claims, dict) and claims.get(namespace) is not None:
-        deps.append(claims[namespace])
-    jobs = h.get("prefetch_jobs") or {}
-    if isinstance(jobs, dict) and jobs.get(model.model) is not None:
-        deps.append(jobs[model.model])
-    secrets = h.get("token_secrets") or {}
-    if model.token_secret != "none" and isinstance(secrets, dict) and secrets.get(namespace) is not None:
-        found = secrets[namespace]  # the storage layer keeps a list of token Secrets per namespace
-        deps.extend(found if isinstance(found, list) else [found])
+    storage = ctx.storage
+    claim = storage.model_cache_claims.get(namespace)
+    if claim is not None:
+        deps.append(claim)
+    job = storage.prefetch_jobs.get(model.model)
+    if job is not None:
+        deps.append(job)
+    if model.token_secret != "none":
+        deps.extend(storage.token_secrets.get(namespace, ()))  # the storage layer's token Secrets per namespace
     pool = ctx.spec.pool(model.pool)
-    gate = (h.get("acceptance") or {}).get(model.pool) if pool and pool.acceptance.gate else None
+    gate = ctx.acceptance.gates.get(model.pool) if pool and pool.acceptance.gate else None
     if gate is not None:
         deps.append(gate)
-    optimized = (h.get("optimization_jobs") or {}).get(model.name)  # quantize / engine Jobs (serving.optimization)
+    optimized = ctx.optimization.jobs.get(model.name)  # quantize / engine Jobs (serving.optimization)
     if optimized is not None:
         deps.append(optimized)
     return deps
 
 
-def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
+def pool_inputs(ctx: PlatformContext, pool: str) -> graphs.PoolInputs:
+    """What the workers of a model on `pool` take from the fabric, acceptance and storage layers."""
+    return graphs.PoolInputs(
+        fabric=ctx.fabric.profiles[pool],
+        gate_selector=ctx.acceptance.node_selectors.get(pool, {}),
+        kv_disk_class=ctx.storage.kv_disk_classes.get(pool),
+    )
+
+
+def build(ctx: PlatformContext, parent: pulumi.Resource) -> ServingOutputs:
     spec = ctx.spec
     serving = spec.serving
     if not serving.models:
-        return
+        return ServingOutputs()
     ns = serving.dynamo.namespace
     # KAI / Grove charts come from the `scheduling` layer (serving/schedulers.py), which runs before tenancy
-    pre: list[pulumi.Resource] = [
-        res for key in ("kai_scheduler", "grove") if isinstance(res := ctx.handles.get(key), pulumi.Resource)
-    ]
-    obs = ctx.handles.get("observability_crds") or ctx.handles.get("prometheus_stack")
-    if isinstance(obs, pulumi.Resource):
+    scheduling = ctx.scheduling
+    pre: list[pulumi.Resource] = [res for res in (scheduling.kai_scheduler, scheduling.grove) if res is not None]
+    obs = ctx.observability.prometheus_stack
+    if obs is not None:
         pre.append(obs)
+    prometheus = platform.prometheus_url(spec, ctx.observability.prometheus_url)
     chart = kobj.chart(
         "dynamo-platform",
         chart_ref=CHARTS["dynamo-platform"],
         namespace=ns,
-        values=platform.platform_values(spec, ctx.handles),
+        values=platform.platform_values(spec, prometheus),
         opts=ctx.k8s_opts(parent, depends_on=pre, namespace=ns),
     )
-    ctx.handles["dynamo_platform"] = chart
 
-    prometheus = platform.prometheus_url(spec, ctx.handles)
     dgds: dict[str, pulumi.Resource] = {}
-    adapters: dict[str, dict[str, str]] = {}
     for model in serving.models:
         namespace = model_namespace(spec, model.name)
-        manifest = graphs.graph_manifest(spec, model, namespace, region=ctx.region, prometheus=prometheus)
+        inputs = pool_inputs(ctx, model.pool)
+        manifest = graphs.graph_manifest(spec, model, namespace, inputs, region=ctx.region, prometheus=prometheus)
         deps = _deps(ctx, model, namespace, chart)
         dgd = kobj.apply(manifest, ctx.k8s_opts(parent, depends_on=deps, namespace=namespace))
         dgds[model.name] = dgd
-        if model.autoscaling.mode != "none":
-            adapters[model.name] = {role: f"{model.name}-{role}" for role in model.workers()}
         for pdb in graphs.disruption_budgets(model, namespace):
             kobj.apply(pdb, ctx.k8s_opts(parent, depends_on=[dgd], namespace=namespace))
         if serving.routing.inference_gateway:
             pool = routing.inference_pool(model, namespace, f"{model.name}-epp")
             kobj.apply(pool, ctx.k8s_opts(parent, depends_on=[dgd], namespace=namespace))
-    ctx.handles["graphs"] = dgds
-    ctx.handles["scaling_adapters"] = adapters
+    return ServingOutputs(graphs=dgds)

@@ -2,14 +2,14 @@
 engine builds, writing into the shared model cache so that the graphs load the result instead of the original.
 
 Order: prefetch (storage layer) -> quantize -> engine build -> DynamoGraphDeployment. The graph depends on
-`ctx.handles["optimization_jobs"][model.name]`, the last Job of the model's chain (its Jobs run in turn);
+`ctx.optimization.jobs[model.name]`, the last Job of the model's chain (its Jobs run in turn);
 pulumi-kubernetes waits for a Job to complete before it reports it created, so the graph is created only once
 the optimized weights exist. The scripts
 are mounted from a ConfigMap and skip work whose output already carries a `.complete` marker, so a re-run of a Job
 (a changed spec, a replaced cluster) does not redo finished work.
 
-Handles read: `model_cache_claims` {ns: claim}, `prefetch_jobs_by_namespace` {ns: {uri: job}}, `token_secrets`
-{ns: [secret]} (storage layer), all optional. Handle set: `optimization_jobs` {model name: Job}.
+Reads the storage layer's `model_cache_claims`, `prefetch_jobs_by_namespace` and `token_secrets`; returns
+`OptimizationOutputs` {model name: last Job}.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ import pulumi
 from components import constants as C
 from components import k8s as kobj
 from components.catalog import IMAGES
+from components.context import PlatformContext
 from components.namespaces import model_namespace
-from components.platform import PlatformContext
+from components.outputs import OptimizationOutputs
 from components.spec import StackSpec
 from components.spec.serving import ModelSpec
 
@@ -181,16 +182,14 @@ def _opts(
     )
 
 
-def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
-    """Register the optimization Jobs of every model that asks for them; records {model: last Job} in
-    `ctx.handles["optimization_jobs"]` (an empty dict when no model asks)."""
+def build(ctx: PlatformContext, parent: pulumi.Resource) -> OptimizationOutputs:
+    """Register the optimization Jobs of every model that asks for them; returns {model: last Job} (empty when no
+    model asks)."""
     spec = ctx.spec
-    if "optimization_jobs" in ctx.handles:  # built once, by whichever layer asks first
-        return
-    claims = ctx.handles.get("model_cache_claims", {})
-    prefetch = ctx.handles.get("prefetch_jobs_by_namespace", {})
-    secrets = ctx.handles.get("token_secrets", {})
-    done: dict[str, Any] = {}
+    claims = ctx.storage.model_cache_claims
+    prefetch = ctx.storage.prefetch_jobs_by_namespace
+    secrets = ctx.storage.token_secrets
+    done: dict[str, pulumi.Resource] = {}
     configmaps: dict[str, Any] = {}
     for model in spec.serving.models:
         q, engines = quantize_job(spec, model), engine_jobs(spec, model)
@@ -199,11 +198,12 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
         ns = model_namespace(spec, model.name)
         if ns not in configmaps:
             configmaps[ns] = kobj.apply(scripts_configmap(ns), ctx.k8s_opts(parent, namespace=ns))
-        deps = [configmaps[ns], *([claims[ns]] if ns in claims else []), *secrets.get(ns, [])]
+        deps = [configmaps[ns], *([claims[ns]] if ns in claims else []), *secrets.get(ns, ())]
         deps += [job for uri, job in prefetch.get(ns, {}).items() if uri == model.model]
         # one chain per model: quantize, then each engine build in turn, so the last Job implies all finished
         last: pulumi.Resource | None = None
         for manifest in [m for m in (q, *engines) if m is not None]:
             last = kobj.apply(manifest, _opts(ctx, parent, ns, deps + ([last] if last is not None else [])))
+        assert last is not None  # a model with no Jobs was skipped above
         done[model.name] = last
-    ctx.handles["optimization_jobs"] = done
+    return OptimizationOutputs(jobs=done)

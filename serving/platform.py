@@ -20,22 +20,21 @@ KAI_NAMESPACE = "kai-scheduler"  # the namespace KAI's own components expect (Gr
 GROVE_NAMESPACE = "grove-system"
 
 
-def prometheus_url(spec: StackSpec, handles: dict[str, Any] | None = None) -> str | None:
-    """Where the Planner and the operator query Prometheus: the observability layer's handle, else the same
-    function that layer uses; None when observability is off."""
-    handle = (handles or {}).get("prometheus_url")
-    if isinstance(handle, str) and handle:
-        return handle
+def prometheus_url(spec: StackSpec, url: str | None = None) -> str | None:
+    """Where the Planner and the operator query Prometheus: the observability layer's URL
+    (`ctx.observability.prometheus_url`), else the same function that layer uses; None when observability is off."""
+    if url:
+        return url
     return observability_prometheus_url(spec)
 
 
-def platform_values(spec: StackSpec, handles: dict[str, Any] | None = None) -> dict[str, Any]:
+def platform_values(spec: StackSpec, prometheus: str | None = None) -> dict[str, Any]:
     """Values of the dynamo-platform chart (keys checked against its upstream values.yaml and, for the
     `dynamo-operator` block, the operator subchart's own values.yaml)."""
     d = spec.serving.dynamo
     operator: dict[str, Any] = {"discoveryBackend": "kubernetes"}
     dynamo_block: dict[str, Any] = {}
-    url = prometheus_url(spec, handles)
+    url = prometheus_url(spec, prometheus)
     if url:
         # The observability layer renders its own PodMonitors for frontends, workers and KVBM (with graph and pool
         # target labels the SLO alerts select on), so the operator's generic ones stay off: no double scraping.

@@ -2,7 +2,8 @@
 
 It runs before `tenancy` (whose KAI Queues need KAI's CRDs) and `serving` (whose graphs Grove gang-schedules), so
 every custom resource of these schedulers is created after the chart that brings its CRD.
-Sets handles `kai_scheduler` and `grove` (the chart resources).
+Returns `SchedulingOutputs` (the chart resources); applies the fabric layer's scheduler topology objects
+(`ctx.fabric.scheduler_topology`) after the charts.
 """
 
 from __future__ import annotations
@@ -11,17 +12,19 @@ import pulumi
 
 from components import k8s as kobj
 from components.catalog import CHARTS
-from components.platform import PlatformContext
-from networking.topology import topology_manifests
+from components.context import PlatformContext
+from components.outputs import SchedulingOutputs
 from serving import platform
 
 
-def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
+def build(ctx: PlatformContext, parent: pulumi.Resource) -> SchedulingOutputs:
     spec = ctx.spec
     dynamo = spec.serving.dynamo
     if not spec.serving.models:
-        return
+        return SchedulingOutputs()
     charts: list[pulumi.Resource] = []
+    kai: pulumi.Resource | None = None
+    grove: pulumi.Resource | None = None
     if dynamo.kai_scheduler:
         kai = kobj.chart(
             "kai-scheduler",
@@ -30,7 +33,6 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
             values=platform.kai_values(),
             opts=ctx.k8s_opts(parent, namespace=platform.KAI_NAMESPACE),
         )
-        ctx.handles["kai_scheduler"] = kai
         charts.append(kai)
     if dynamo.grove:
         grove = kobj.chart(
@@ -40,8 +42,8 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
             values=platform.grove_values(spec),
             opts=ctx.k8s_opts(parent, namespace=platform.GROVE_NAMESPACE),
         )
-        ctx.handles["grove"] = grove
         charts.append(grove)
     # KAI Topology / Grove ClusterTopologyBinding (network.topology) need those charts' CRDs
-    for manifest in topology_manifests(spec):
+    for manifest in ctx.fabric.scheduler_topology:
         kobj.apply(manifest, ctx.k8s_opts(parent, depends_on=charts))
+    return SchedulingOutputs(kai_scheduler=kai, grove=grove)

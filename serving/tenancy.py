@@ -17,7 +17,7 @@ from typing import Any
 import pulumi
 
 from components import k8s as kobj
-from components.platform import PlatformContext
+from components.context import PlatformContext
 from components.spec import StackSpec
 from components.spec.platform import QueueSpec
 from components.spec.serving import ModelSpec
@@ -372,28 +372,18 @@ def tenant_objects(spec: StackSpec, q: QueueSpec) -> list[kobj.Manifest]:
 # ---- registration -----------------------------------------------------------------------------------------------
 def _platform_dependency(ctx: PlatformContext) -> list[pulumi.Resource]:
     """Queues need the KAI CRDs: wait for the KAI chart of the `scheduling` layer."""
-    for key in ("kai_scheduler",):
-        res = ctx.handles.get(key)
-        if isinstance(res, pulumi.Resource):
-            return [res]
-    return []
+    kai = ctx.scheduling.kai_scheduler
+    return [kai] if kai is not None else []
 
 
 def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
     spec = ctx.spec
     queues = kai_queues(spec)
-    registered: dict[str, pulumi.Resource] = {}
     if queues:
         deps = _platform_dependency(ctx)
         parent_res = kobj.apply(queues[0], ctx.k8s_opts(parent, depends_on=deps))
         for manifest in queues[1:]:
-            registered[manifest["metadata"]["name"]] = kobj.apply(
-                manifest, ctx.k8s_opts(parent, depends_on=[*deps, parent_res])
-            )
-    ctx.handles["kai_queues"] = {q.name: q.name for q in spec.scheduling.queues} if queues else {}
-    ctx.handles["kai_default_queue"] = DYNAMO_DEFAULT_QUEUE if DYNAMO_DEFAULT_QUEUE in registered else None
-    ctx.handles["kai_queue_resources"] = registered
+            kobj.apply(manifest, ctx.k8s_opts(parent, depends_on=[*deps, parent_res]))
     for q in spec.scheduling.queues:
         for manifest in tenant_objects(spec, q):
             kobj.apply(manifest, ctx.k8s_opts(parent, namespace=q.resolved_namespace))
-    ctx.handles["tenant_namespaces"] = sorted({q.resolved_namespace for q in spec.scheduling.queues})

@@ -2,10 +2,11 @@
 Deployment, Service (HTTP, gRPC, metrics), HorizontalPodAutoscaler and PodDisruptionBudget, plus a ServiceAccount
 that carries the IRSA role on EKS.
 
-The model repository is an s3:// location (AWS S3 through the storage layer's model-reader IRSA role, handle
-`model_reader_role_arn`; an S3-compatible store through `s3Endpoint` + a credentials Secret) or a path in the
-shared model cache claim. Backends (TensorRT, ONNX Runtime, PyTorch, Python) ship in the pinned
-`tritonserver:<yy.mm>-py3` image; the spec's `backends` list drives rules (TensorRT needs a GPU) and labels.
+The model repository is an s3:// location (AWS S3 through an IRSA role on its ServiceAccount, which no layer
+provides yet: `triton_objects` takes it, the layer warns; an S3-compatible store through `s3Endpoint` + a
+credentials Secret) or a path in the shared model cache claim. Backends (TensorRT, ONNX Runtime, PyTorch,
+Python) ship in the pinned `tritonserver:<yy.mm>-py3` image; the spec's `backends` list drives rules (TensorRT
+needs a GPU) and labels.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pulumi
 from components import k8s as kobj
 from components.catalog import IMAGES
 from components.constants import GPU_TOLERATION, MODEL_CACHE_CLAIM, MODEL_CACHE_MOUNT, POOL_LABEL
-from components.platform import PlatformContext
+from components.context import PlatformContext
 from components.spec import StackSpec
 from components.spec.serving import TritonModelSpec
 from serving.tenancy import TRITON_COMPONENT, TRITON_GRPC_PORT, TRITON_HTTP_PORT, TRITON_METRICS_PORT
@@ -234,26 +235,15 @@ def triton_objects(
     return [service_account(t, irsa), deployment(spec, t, region), service(t), hpa(t), pdb(t)]
 
 
-def _cache_dependency(ctx: PlatformContext, namespace: str) -> list[pulumi.Resource]:
-    handle = ctx.handles.get("model_cache_pvc")
-    if isinstance(handle, dict):
-        handle = handle.get(namespace)
-    return [handle] if isinstance(handle, pulumi.Resource) else []
-
-
 def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
     spec = ctx.spec
-    role_arn = ctx.handles.get("model_reader_role_arn")
-    if (
-        spec.cluster.provider == "aws"
-        and role_arn is None
-        and any(uses_s3(t) and not t.s3_credentials_secret for t in spec.serving.triton)
-    ):
+    # No layer produces a model-reader IRSA role for Triton's ServiceAccount (nor did any before outputs were
+    # typed: the key read here was never set), so on aws an S3 repository gets no role annotation.
+    if spec.cluster.provider == "aws" and any(uses_s3(t) and not t.s3_credentials_secret for t in spec.serving.triton):
         pulumi.log.warn(
-            "triton: no model_reader_role_arn handle from the storage layer; the Triton ServiceAccount has no IRSA "
+            "triton: no layer provides a model-reader IRSA role for Triton; the Triton ServiceAccount has no IRSA "
             "role and S3 reads will be denied until one is annotated"
         )
     for t in spec.serving.triton:
-        deps = [] if uses_s3(t) else _cache_dependency(ctx, t.namespace)
-        for manifest in triton_objects(spec, t, ctx.region, role_arn):
-            kobj.apply(manifest, ctx.k8s_opts(parent, namespace=t.namespace, depends_on=deps))
+        for manifest in triton_objects(spec, t, ctx.region):
+            kobj.apply(manifest, ctx.k8s_opts(parent, namespace=t.namespace))

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pulumi
 
+from components.context import PlatformContext
 from components.loader import NAMESPACE, SpecError, spec_from_pulumi_config
-from components.platform import InferencePlatform, PlatformContext
+from components.platform import InferencePlatform
 from components.spec import SECRET_KEYS, StackSpec
 
 PLATFORM_NAME = "inference-ra"

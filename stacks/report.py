@@ -94,10 +94,11 @@ def render_report(plan: Plan) -> str:
     return "\n\n".join(p for p in parts if p) + "\n"
 
 
-def _register_policy_section() -> None:
+def _register_sections() -> None:
     from policies.report import policy_section
+    from serving.planner.report import planner_section
 
-    SECTIONS.append(policy_section)
+    SECTIONS.extend([policy_section, planner_section])
 
 
-_register_policy_section()
+_register_sections()

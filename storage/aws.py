@@ -4,9 +4,8 @@ The bucket is the durable copy of the model cache (versioned, SSE-KMS, public ac
 Lustre is the hot tier in the GPU pool's AZ, linked to the bucket by a data repository association that imports
 lazily and exports what the prefetch Jobs write. Both survive `pulumi destroy` only deliberately: protect=True.
 
-Handles read (set by other layers; absent ones are tolerated, see `build`):
-- network: `vpc_id`, `subnet_ids_by_az` {az: subnet id}, `private_subnet_ids`, `efa_security_group_id` (clients)
-- compute: `oidc_provider_arn`, `oidc_issuer` (EKS OIDC provider for IRSA); else derived from `eks_cluster`.
+Reads (components/outputs.py): `ctx.network` (VPC, subnets, the EFA security group of the FSx clients) and
+`ctx.cluster.eks` (the EKS OIDC provider, for IRSA).
 """
 
 from __future__ import annotations
@@ -18,10 +17,10 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.context import PlatformContext
+from components.iam import irsa_trust_policy
 from components.kms import protected_key
-from components.platform import PlatformContext
 from components.spec import StackSpec
-from gpu_nodepools.eks import irsa_trust_policy
 from storage.budget import fsx_storage_capacity_gib
 
 LUSTRE_PORTS = ((988, 988), (1018, 1023))  # LNET, and the Lustre client/server ports (FSx user guide)
@@ -35,11 +34,6 @@ def pool_az(spec: StackSpec) -> str | None:
 
 def bucket_name(spec: StackSpec, account: str) -> str:
     return spec.storage.model_bucket.name or f"{spec.cluster.name}-models-{account}"
-
-
-def _id(value: Any) -> Any:
-    """A handle may be a resource or already its id (Output[str]); Output lifts any attribute, so check the type."""
-    return value.id if isinstance(value, pulumi.CustomResource) else value
 
 
 @dataclass
@@ -160,14 +154,14 @@ def fsx_security_group(ctx: PlatformContext, parent: pulumi.Resource, vpc_id: An
                 protocol="-1", from_port=0, to_port=0, self=True, description="EFA: all traffic within the group"
             )
         )
-        clients = ctx.handles.get("efa_security_group_id")
+        clients = ctx.network.efa_security_group_id
         if clients is not None:
             ingress.append(
                 aws.ec2.SecurityGroupIngressArgs(
                     protocol="-1",
                     from_port=0,
                     to_port=0,
-                    security_groups=[_id(clients)],
+                    security_groups=[clients],
                     description="EFA: all traffic from the GPU nodes' EFA group",
                 )
             )
@@ -228,23 +222,12 @@ def data_repository(
 
 
 def oidc(ctx: PlatformContext) -> tuple[Any, Any] | None:
-    """(provider ARN, issuer host/path) of the cluster's IAM OIDC provider, from compute's handles or the cluster."""
-    arn, issuer = ctx.handles.get("oidc_provider_arn"), ctx.handles.get("oidc_issuer")
-    if arn is not None and issuer is not None:
-        return arn, pulumi.Output.from_input(issuer).apply(lambda i: str(i).removeprefix("https://"))
-    cluster = ctx.handles.get("eks_cluster")
-    if cluster is None:
+    """(provider ARN, issuer host/path) of the cluster's IAM OIDC provider (the cluster layer's, on aws)."""
+    eks = ctx.cluster.eks
+    if eks is None:
         return None
-    host = cluster.identities.apply(
-        lambda ids: (
-            ids[0]["oidcs"][0]["issuer"].removeprefix("https://")
-            if isinstance(ids[0], dict)
-            else ids[0].oidcs[0].issuer.removeprefix("https://")
-        )
-    )
-    account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=ctx.aws_provider)).account_id
-    arn = pulumi.Output.all(account, host).apply(lambda a: f"arn:aws:iam::{a[0]}:oidc-provider/{a[1]}")
-    return arn, host
+    issuer = pulumi.Output.from_input(eks.oidc_issuer).apply(lambda i: str(i).removeprefix("https://"))
+    return eks.oidc_provider_arn, issuer
 
 
 def irsa_role(

@@ -1,15 +1,13 @@
 """The `storage` layer: local NVMe volumes, the parallel filesystem, the model bucket and the shared model cache.
 
-Handles it sets for later layers (ctx.handles):
+Returns `StorageOutputs` (components/outputs.py) for later layers:
 - `model_cache_claims`   {namespace: PersistentVolumeClaim} — the RWX claim MODEL_CACHE_CLAIM in every namespace
                          that hosts models (serving.models and serving.triton namespaces, plus `model-cache`)
 - `prefetch_jobs`        {checkpoint uri (HF id / NGC path / s3 URI): Job} — depends_on it before serving the model;
                          with per-namespace dynamic caches it is the Job of the first namespace serving it
 - `prefetch_jobs_by_namespace` {namespace: {uri: Job}} — exact, for the per-namespace case
-- `token_secrets`        {namespace: [Secret]} — hf-token / ngc-api-key Secrets created in that namespace
-- `model_service_accounts` {namespace: "model-reader"} — on aws the IRSA-annotated SA that may read the model bucket
-- `model_bucket`         aws.s3.Bucket (aws) · `model_cache_filesystem` aws.fsx.LustreFileSystem (aws)
-Pure helpers for other layers: storage.nvme.kv_disk_volume (KV disk tier volume), storage.profiles.supports_gds.
+- `token_secrets`        {namespace: (Secret, ...)} — hf-token / ngc-api-key Secrets created in that namespace
+- `kv_disk_classes`      {pool: StorageClass} — the local NVMe class the KV disk tier's ephemeral volumes use
 """
 
 from __future__ import annotations
@@ -21,21 +19,23 @@ import pulumi
 
 from components import k8s as kobj
 from components.catalog import CHARTS
-from components.platform import PlatformContext
+from components.context import PlatformContext
+from components.outputs import StorageOutputs
 from storage import aws as aws_storage
 from storage import cache, nvme, profiles
 
 
-def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
+def build(ctx: PlatformContext, parent: pulumi.Resource) -> StorageOutputs:
     spec = ctx.spec
     for manifest in nvme.manifests(spec):
         kobj.apply(manifest, ctx.k8s_opts(parent))
+    kv_disk_classes = {pool.name: nvme.storage_class_for(spec, pool) for pool in nvme.nvme_pools(spec)}
 
     roles: dict[str, Any] = {}
     claims_backing = _backing(ctx, parent, roles)
     if claims_backing is None:
-        return
-    _model_cache(ctx, parent, claims_backing, roles)
+        return StorageOutputs(kv_disk_classes=kv_disk_classes)
+    return _model_cache(ctx, parent, claims_backing, roles, kv_disk_classes)
 
 
 def _backing(ctx: PlatformContext, parent: pulumi.Resource, roles: dict[str, Any]) -> dict[str, Any] | None:
@@ -47,7 +47,6 @@ def _backing(ctx: PlatformContext, parent: pulumi.Resource, roles: dict[str, Any
         key = aws_storage.kms_key(ctx, parent)
         bucket = aws_storage.model_bucket(ctx, parent, key) if spec.storage.model_bucket.create else None
         if bucket is not None:
-            ctx.handles["model_bucket"] = bucket
             namespaces = cache.cache_namespaces(spec)
             roles["prefetch"] = aws_storage.irsa_role(
                 ctx, parent, "model-prefetch", [f"{ns}:{cache.PREFETCH_SA}" for ns in namespaces], bucket, key, True
@@ -90,15 +89,14 @@ def _backing(ctx: PlatformContext, parent: pulumi.Resource, roles: dict[str, Any
 
 def _fsx(ctx: PlatformContext, parent: pulumi.Resource, key: Any, bucket: Any) -> Any:
     spec = ctx.spec
-    vpc_id = ctx.handles.get("vpc_id")
+    network = ctx.network
+    vpc_id = network.vpc_id
     az = aws_storage.pool_az(spec)
-    subnet = (ctx.handles.get("subnet_ids_by_az") or {}).get(az) or next(
-        iter(ctx.handles.get("private_subnet_ids") or []), None
-    )
+    subnet = (network.subnet_ids_by_az.get(az) if az else None) or next(iter(network.private_subnet_ids), None)
     if vpc_id is None or subnet is None:
         pulumi.log.warn(
-            "storage: FSx for Lustre needs the network layer's handles vpc_id and subnet_ids_by_az "
-            "(or private_subnet_ids); not created in this run, so the model cache has no claims yet",
+            "storage: FSx for Lustre needs the network layer's VPC and a private subnet; "
+            "not created in this run, so the model cache has no claims yet",
             parent,
         )
         return None
@@ -106,11 +104,16 @@ def _fsx(ctx: PlatformContext, parent: pulumi.Resource, key: Any, bucket: Any) -
     fsx = aws_storage.lustre_filesystem(ctx, parent, subnet, sg, key)
     if bucket is not None:
         aws_storage.data_repository(ctx, parent, fsx, bucket)
-    ctx.handles["model_cache_filesystem"] = fsx
     return fsx
 
 
-def _model_cache(ctx: PlatformContext, parent: pulumi.Resource, backing: dict[str, Any], roles: dict[str, Any]) -> None:
+def _model_cache(
+    ctx: PlatformContext,
+    parent: pulumi.Resource,
+    backing: dict[str, Any],
+    roles: dict[str, Any],
+    kv_disk_classes: dict[str, str],
+) -> StorageOutputs:
     spec = ctx.spec
     fs = spec.storage.parallel_fs
     claims: dict[str, Any] = {}
@@ -123,7 +126,6 @@ def _model_cache(ctx: PlatformContext, parent: pulumi.Resource, backing: dict[st
         claim = cache.claim(spec, ns, backing["class"], volume[1] if volume else None)
         deps = [volume[0]] if volume else []
         claims[ns] = kobj.apply(claim, ctx.k8s_opts(parent, depends_on=deps, protect=True, namespace=ns))
-    ctx.handles["model_cache_claims"] = claims
 
     secrets: dict[str, list[Any]] = defaultdict(list)
     for kind, namespaces in cache.token_namespaces(spec).items():
@@ -133,7 +135,6 @@ def _model_cache(ctx: PlatformContext, parent: pulumi.Resource, backing: dict[st
         for ns in namespaces:
             secret = cache.token_secret(kind, ns, pulumi.Output.secret(value))
             secrets[ns].append(kobj.apply(secret, ctx.k8s_opts(parent, namespace=ns)))
-    ctx.handles["token_secrets"] = dict(secrets)
 
     prefetch_role = roles.get("prefetch")
     reader_role = roles.get("reader")
@@ -142,7 +143,6 @@ def _model_cache(ctx: PlatformContext, parent: pulumi.Resource, backing: dict[st
         if spec.cluster.provider == "aws":
             reader = cache.service_account(cache.READER_SA, ns, reader_role.arn if reader_role else None)
             kobj.apply(reader, ctx.k8s_opts(parent, namespace=ns))
-            ctx.handles.setdefault("model_service_accounts", {})[ns] = cache.READER_SA
 
     jobs: dict[str, Any] = {}
     by_ns: dict[str, dict[str, Any]] = defaultdict(dict)
@@ -160,5 +160,10 @@ def _model_cache(ctx: PlatformContext, parent: pulumi.Resource, backing: dict[st
         job = kobj.apply(cache.prefetch_job(entry, ns), opts)
         by_ns[ns][entry.uri] = job
         jobs.setdefault(entry.uri, job)
-    ctx.handles["prefetch_jobs"] = jobs
-    ctx.handles["prefetch_jobs_by_namespace"] = dict(by_ns)
+    return StorageOutputs(
+        model_cache_claims=claims,
+        prefetch_jobs=jobs,
+        prefetch_jobs_by_namespace=dict(by_ns),
+        token_secrets={ns: tuple(found) for ns, found in secrets.items()},
+        kv_disk_classes=kv_disk_classes,
+    )

@@ -7,15 +7,15 @@ cluster's disks is exactly what we refuse to do.
 
 On top of it, Rancher's local-path-provisioner (rancher/local-path-provisioner, maintained, shipped by k3s) turns
 PVCs of our StorageClass into directories on that mount. It provisions dynamically with WaitForFirstConsumer, so
-the serving layer's generic ephemeral volumes (`kv_disk_volume`) get a fresh directory on the node the pod lands
-on and lose it with the pod. Sizes are not enforced by the filesystem; the spec rule kv-cache-tiers keeps
+the serving layer's generic ephemeral volumes (`serving.kv.kv_disk_volume`, on the class this layer hands over as
+`StorageOutputs.kv_disk_classes`) get a fresh directory on the node the pod lands on and lose it with the pod.
+Sizes are not enforced by the filesystem; the spec rule kv-cache-tiers keeps
 `diskGi x workers per node` within the catalog's NVMe capacity and the KV connector is configured with that size.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from components import k8s as kobj
 from components.catalog import IMAGES
@@ -56,27 +56,6 @@ def storage_class_for(spec: StackSpec, pool: GpuPoolSpec) -> str:
     pools = nvme_pools(spec)
     base = spec.storage.local_nvme.storage_class
     return base if pool.local_nvme.mount_path == pools[0].local_nvme.mount_path else f"{base}-{pool.name}"  # type: ignore[union-attr]
-
-
-def kv_disk_volume(spec: StackSpec, pool: GpuPoolSpec, size_gi: int, name: str) -> dict[str, Any]:
-    """The pod volume of a KV disk tier: a generic ephemeral volume on the pool's local NVMe.
-
-    Mount it in the worker container and point the KV connector's disk path at the mount; the directory is created
-    on the node the pod is scheduled to and removed with the pod.
-    """
-    return {
-        "name": name,
-        "ephemeral": {
-            "volumeClaimTemplate": {
-                "metadata": {"labels": {"inference-ra.nvidia.com/volume": name}},
-                "spec": {
-                    "accessModes": ["ReadWriteOnce"],
-                    "storageClassName": storage_class_for(spec, pool),
-                    "resources": {"requests": {"storage": f"{size_gi}Gi"}},
-                },
-            }
-        },
-    }
 
 
 def _config_json(classes: dict[str, str]) -> str:

@@ -1,6 +1,7 @@
 """The `observability` layer: kube-prometheus-stack (or an external Prometheus), scrape targets, alerts, dashboards.
 
-Sets `ctx.handles["prometheus_url"]` — the Dynamo Planner, KEDA triggers and benchmark jobs read it from there.
+Returns `ObservabilityOutputs`: the Prometheus URL (the Dynamo operator and Planner and the KEDA triggers read it)
+and the kube-prometheus-stack chart (the Dynamo platform waits for its CRDs).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import pulumi
 
 from components import k8s as kobj
 from components.catalog import CHARTS
+from components.context import PlatformContext
 from components.namespaces import model_namespace
 from components.observability.alerts import rule_manifests
 from components.observability.dashboards import dashboard_manifests
@@ -20,7 +22,7 @@ from components.observability.monitors import (
     nats_pod_monitor,
     triton_pod_monitor,
 )
-from components.platform import PlatformContext
+from components.outputs import ObservabilityOutputs
 from components.spec import StackSpec
 
 RELEASE = "kube-prometheus-stack"
@@ -90,14 +92,14 @@ def monitor_manifests(spec: StackSpec) -> list[kobj.Manifest]:
     return out
 
 
-def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
+def build(ctx: PlatformContext, parent: pulumi.Resource) -> ObservabilityOutputs:
     spec = ctx.spec
     obs = spec.observability
     if not obs.enabled:
-        return
+        return ObservabilityOutputs()
     ns = obs.prometheus.namespace
-    ctx.handles["prometheus_url"] = prometheus_url(spec)
     deps: list[pulumi.Resource] = []
+    chart: pulumi.Resource | None = None
     if obs.prometheus.mode == "deploy":
         chart = kobj.chart(
             RELEASE,
@@ -107,7 +109,6 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
             opts=ctx.k8s_opts(parent, namespace=ns),
         )
         deps.append(chart)
-        ctx.handles["prometheus_stack"] = chart
     if obs.prometheus.operator_crds or obs.prometheus.mode == "deploy":
         manifests = monitor_manifests(spec) + (rule_manifests(spec, ns) if obs.alerts else [])
         for m in manifests:
@@ -115,3 +116,4 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
     if obs.grafana:
         for m in dashboard_manifests(spec, ns):
             kobj.apply(m, ctx.k8s_opts(parent, namespace=ns))
+    return ObservabilityOutputs(prometheus_url=prometheus_url(spec), prometheus_stack=chart)

@@ -1,6 +1,6 @@
 """The planner's section of report.md: estimates and cost for every model, cost per hour for the stack.
 
-Appended to `stacks.report.SECTIONS` by the performance layer (serving/performance.py).
+Registered in `stacks.report.SECTIONS` by stacks/report.py.
 """
 
 from __future__ import annotations

@@ -184,7 +184,7 @@ def test_network_handles_are_used(monkeypatch: Any) -> None:
 
 
 def test_irsa_trust_policy_lists_several_subjects() -> None:
-    from gpu_nodepools.eks import irsa_trust_policy
+    from components.iam import irsa_trust_policy
 
     one_sa = json.loads(irsa_trust_policy("arn:p", "oidc/x", ["ns:a"]))["Statement"][0]["Condition"]["StringEquals"]
     many = json.loads(irsa_trust_policy("arn:p", "oidc/x", ["ns:b", "ns:a"]))["Statement"][0]["Condition"][

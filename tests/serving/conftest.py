@@ -61,3 +61,28 @@ def make_spec(**overrides: Any) -> StackSpec:
 @pytest.fixture
 def spec_factory():  # type: ignore[no-untyped-def]
     return make_spec
+
+
+def pool_inputs(spec: StackSpec, pool_name: str) -> Any:
+    """The `PoolInputs` the serving layer reads from the context, computed with the producing layers' own pure
+    functions (fabric profile, acceptance gate selector, NVMe StorageClass), for testing graph builders alone."""
+    from gpu_nodepools.acceptance import gate_node_selector
+    from networking.profile import fabric_profile
+    from serving.graphs import PoolInputs
+    from storage.nvme import storage_class_for
+
+    pool = spec.pool(pool_name)
+    assert pool is not None
+    return PoolInputs(
+        fabric=fabric_profile(spec, pool),
+        gate_selector=gate_node_selector(spec, pool_name),
+        kv_disk_class=storage_class_for(spec, pool) if pool.local_nvme is not None else None,
+    )
+
+
+def graph_for(spec: StackSpec, namespace: str = "dynamo", **kw: Any) -> Any:
+    """The first model's DynamoGraphDeployment, with its pool's inputs as the serving layer would pass them."""
+    model = spec.serving.models[0]
+    from serving.graphs import graph_manifest
+
+    return graph_manifest(spec, model, namespace, pool_inputs(spec, model.pool), **kw)

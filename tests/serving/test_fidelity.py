@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from serving.graphs import graph_manifest
-from tests.serving.conftest import make_spec
+from tests.serving.conftest import graph_for, make_spec
 
 EXAMPLES = Path(os.environ.get("INFERENCE_RA_CRD_DIR", "/work/shared/upstream/crds")).parent / "examples" / "dynamo"
 pytestmark = pytest.mark.skipif(not EXAMPLES.is_dir(), reason=f"upstream examples not found at {EXAMPLES}")
@@ -71,7 +70,7 @@ def _upstream(name: str) -> dict[str, Any]:
 
 def _render(**kw: Any) -> dict[str, Any]:
     spec = make_spec(**kw)
-    return _summary(graph_manifest(spec, spec.serving.models[0], "dynamo"))
+    return _summary(graph_for(spec))
 
 
 def test_vllm_disagg_example() -> None:

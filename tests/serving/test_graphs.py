@@ -13,7 +13,7 @@ from components.loader import read_stack_file
 from serving import graphs, kv, platform
 from stacks.engine import synth
 from stacks.validate import Validator
-from tests.serving.conftest import make_spec
+from tests.serving.conftest import graph_for, make_spec
 
 UPSTREAM = Path(os.environ.get("INFERENCE_RA_CRD_DIR", "/work/shared/upstream/crds")).parent
 DISAGG_KVBM = {
@@ -40,7 +40,7 @@ def _env(component: dict[str, Any]) -> dict[str, Any]:
 
 def test_disaggregated_kvbm_graph_wires_fabric_kv_tiers_and_planner() -> None:
     spec = make_spec(model=DISAGG_KVBM)
-    comps = _components(graphs.graph_manifest(spec, spec.serving.models[0], "dynamo", region="us-east-2"))
+    comps = _components(graph_for(spec, region="us-east-2"))
     assert sorted(comps) == ["decode", "frontend", "planner", "prefill"]
     prefill, decode = comps["prefill"], comps["decode"]
     main = prefill["podTemplate"]["spec"]["containers"][0]
@@ -78,7 +78,7 @@ def test_disaggregated_kvbm_graph_wires_fabric_kv_tiers_and_planner() -> None:
 
 def test_aggregated_graph_has_no_connector_and_round_robin_frontend() -> None:
     spec = make_spec(model={"router": "round-robin"})
-    comps = _components(graphs.graph_manifest(spec, spec.serving.models[0], "dynamo"))
+    comps = _components(graph_for(spec))
     assert sorted(comps) == ["frontend", "worker"]
     args = comps["worker"]["podTemplate"]["spec"]["containers"][0]["args"]
     assert "--kv-transfer-config" not in args and "--disaggregation-mode" not in args
@@ -103,7 +103,7 @@ def test_sglang_and_trtllm_engine_args() -> None:
         },
         dynamo={"grove": True},
     )
-    comps = _components(graphs.graph_manifest(spec, spec.serving.models[0], "dynamo"))
+    comps = _components(graph_for(spec))
     args = comps["decode"]["podTemplate"]["spec"]["containers"][0]["args"]
     assert args[args.index("--tp-size") + 1] == "16" and args[args.index("--ep-size") + 1] == "16"
     assert "--enable-dp-attention" in args and args[args.index("--kv-cache-dtype") + 1] == "fp8_e4m3"
@@ -119,7 +119,7 @@ def test_sglang_and_trtllm_engine_args() -> None:
             "kvCache": {"connector": "kvbm", "cpuGi": 100},
         }
     )
-    comps = _components(graphs.graph_manifest(trt, trt.serving.models[0], "dynamo"))
+    comps = _components(graph_for(trt))
     pargs = comps["prefill"]["podTemplate"]["spec"]["containers"][0]["args"]
     over = json.loads(pargs[pargs.index("--override-engine-args") + 1])
     assert over["cache_transceiver_config"] == {"backend": "NIXL"}
@@ -130,7 +130,7 @@ def test_kai_queue_and_grove_annotations() -> None:
     spec = make_spec(
         model={"tenant": "team-a"}, dynamo={"kaiScheduler": True}, scheduling={"queues": [{"name": "team-a"}]}
     )
-    m = graphs.graph_manifest(spec, spec.serving.models[0], "team-a")
+    m = graph_for(spec, "team-a")
     assert m["metadata"]["annotations"] == {graphs.GROVE_ANNOTATION: "false", graphs.KAI_QUEUE_ANNOTATION: "team-a"}
     for comp in m["spec"]["components"]:
         assert comp["podTemplate"]["metadata"]["labels"][graphs.KAI_QUEUE_LABEL] == "team-a"
@@ -151,14 +151,14 @@ def test_disruption_budgets_select_graph_and_role_labels() -> None:
         },
     }
     # the role label is on the pods the PDB must select
-    dgd = graphs.graph_manifest(spec, spec.serving.models[0], "dynamo")
+    dgd = graph_for(spec)
     prefill = next(c for c in dgd["spec"]["components"] if c["name"] == "prefill")
     assert prefill["podTemplate"]["metadata"]["labels"]["inference-ra.nvidia.com/role"] == "prefill"
 
 
 def test_platform_values_toggle_kai_grove_and_metrics() -> None:
     spec = make_spec(dynamo={"kaiScheduler": True, "grove": True})
-    values = platform.platform_values(spec, {"prometheus_url": "http://prom:9090"})
+    values = platform.platform_values(spec, "http://prom:9090")
     assert values["global"]["kai-scheduler"] == {"install": False, "enabled": True}
     assert values["global"]["grove"] == {"install": False, "enabled": True}
     assert values["global"]["nats"] == {"install": True}

@@ -101,8 +101,10 @@ def test_mount_options_append_user_options_once() -> None:
 
 # ---- local NVMe --------------------------------------------------------------------------------------------------
 def test_kv_disk_volume_is_a_generic_ephemeral_volume_on_the_nvme_class() -> None:
+    from serving.kv import kv_disk_volume
+
     spec = make_spec("aws-h100")
-    vol = nvme.kv_disk_volume(spec, spec.gpu_pools[0], 1000, "kv-disk")
+    vol = kv_disk_volume(nvme.storage_class_for(spec, spec.gpu_pools[0]), 1000, "kv-disk")
     claim = vol["ephemeral"]["volumeClaimTemplate"]["spec"]
     assert vol["name"] == "kv-disk"
     assert claim == {
@@ -112,10 +114,10 @@ def test_kv_disk_volume_is_a_generic_ephemeral_volume_on_the_nvme_class() -> Non
     }
 
 
-def test_kv_disk_volume_refuses_a_pool_without_nvme() -> None:
+def test_kv_disk_class_refuses_a_pool_without_nvme() -> None:
     spec = make_spec("aws-h100", gpuPools__0__localNvme=None, serving__models__0__kvCache={"connector": "none"})
     with pytest.raises(ValueError, match="no localNvme"):
-        nvme.kv_disk_volume(spec, spec.gpu_pools[0], 100, "kv")
+        nvme.storage_class_for(spec, spec.gpu_pools[0])
 
 
 def test_pools_on_another_mount_path_get_their_own_class() -> None:

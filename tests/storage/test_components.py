@@ -29,13 +29,9 @@ def of_type(res: list[Any], type_: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def aws_plan() -> Plan:
     mp = pytest.MonkeyPatch()
-    # right before storage, pin the network/compute handles to known values (the real layers run too)
-    layers: list[tuple[str, str]] = []
-    for name, target in platform.LAYERS:
-        if name == "storage":
-            layers.append(("handles", "tests.storage.network_standin:build"))
-        layers.append((name, target))
-    mp.setattr(platform, "LAYERS", tuple(layers))
+    # pin the network layer's outputs and the cluster's OIDC provider to known values (stand-ins keep the contract)
+    standins = {"network": "tests.storage.network_standin:network", "cluster": "tests.storage.network_standin:cluster"}
+    mp.setattr(platform, "LAYERS", tuple((name, standins.get(name, target)) for name, target in platform.LAYERS))
     try:
         return synth(read_stack_file("aws-h100"))
     finally:
