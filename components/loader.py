@@ -10,17 +10,17 @@ import difflib
 import json
 import math
 import re
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from components.rules import Problem, check_spec, did_you_mean, internal_problem
 from components.spec import SECRET_KEYS, TOP_LEVEL_KEYS, StackSpec
+from components.spec_errors import pydantic_problems
 from components.yaml_load import DuplicateKeyError, safe_load_unique
 
 NAMESPACE = "inference-ra"
@@ -162,102 +162,6 @@ def read_stack_file(stack: str, stacks_dir: Path = STACKS_DIR) -> StackFile:
     return StackFile(name=name, path=path, config=config, secrets=secrets)
 
 
-def _loc_to_path(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part.startswith("<") or part == "[key]":  # discriminator tags; a dict key's own error
-            continue
-        else:
-            out += ("." if out else "") + part
-    return out
-
-
-def _pydantic_problems(err: ValidationError) -> list[Problem]:
-    problems = []
-    for e in err.errors(include_url=False):
-        path = _loc_to_path(e["loc"]) or "(root)"
-        msg = e["msg"].removeprefix("Value error, ")
-        if "[key]" in e["loc"]:
-            msg = f"key {msg}"
-        fix = ""
-        got = e.get("input")
-        if e["type"] == "extra_forbidden":
-            hint = did_you_mean(str(e["loc"][-1]), field_names_at(e["loc"][:-1]))
-            msg = "unknown key"
-            fix = f"{hint}; otherwise remove it" if hint else "remove it or fix its spelling"
-            fix += " (`inference-ra schema` lists the keys)"
-        elif e["type"] == "missing":
-            msg, fix = "required key is missing", "add it"
-        elif e["type"] == "literal_error":
-            fix = did_you_mean(str(got), _literal_choices(msg)) or "use one of the allowed values"
-        elif e["type"] == "string_type" and isinstance(got, int | float) and not isinstance(got, bool):
-            fix = f'YAML read an unquoted number; write it in quotes (e.g. "{_quoted_guess(path, got)}")'
-        elif e["type"] == "finite_number":
-            fix = "use a finite number (.inf and .nan are not sizes, counts or latencies)"
-        if e["type"] == "missing":
-            problems.append(Problem(path, msg, fix=fix))
-        else:
-            problems.append(Problem(path, msg, got, fix))
-    return problems
-
-
-def _quoted_guess(path: str, got: float) -> str:
-    """`kubernetesVersion: 1.30` arrives as 1.3: suggest the two-digit minor a version key means."""
-    if path.endswith("kubernetesVersion") and isinstance(got, float):
-        major, _, minor = f"{got}".partition(".")
-        return f"{major}.{minor.ljust(2, '0')}"
-    return f"{got}"
-
-
-def _literal_choices(msg: str) -> list[str]:
-    return [m.strip("'") for m in msg.replace("Input should be ", "").replace(" or ", ", ").split(", ")]
-
-
-def field_names_at(loc: tuple[int | str, ...]) -> list[str]:
-    """The YAML keys a spec model accepts at `loc` (for "did you mean")."""
-    annotation: Any = StackSpec
-    for part in loc:
-        model = _model_in(annotation)
-        if isinstance(part, int) or (isinstance(part, str) and part.startswith("<")):
-            annotation = _item_type(annotation)
-            continue
-        if model is None:
-            return []
-        field_info = next((f for name, f in model.model_fields.items() if part in (name, f.alias)), None)
-        if field_info is None:
-            return []
-        annotation = field_info.annotation
-    model = _model_in(annotation)
-    if model is None:
-        return []
-    return [f.alias or name for name, f in model.model_fields.items()]
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in typing.get_args(annotation):
-        if (model := _model_in(arg)) is not None and typing.get_origin(annotation) is not list:
-            return model
-    return None
-
-
-def _item_type(annotation: Any) -> Any:
-    """The element type of list[X] / dict[str, X] (through Optional and Annotated)."""
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if origin in (list, dict):
-        return args[-1]
-    for arg in args:
-        if typing.get_origin(arg) in (list, dict) or isinstance(arg, type):
-            found = _item_type(arg)
-            if found is not None:
-                return found
-    return annotation
-
-
 MAX_EXACT_INT = 2**53  # the engine carries numbers as protobuf doubles: integers beyond this lose digits
 
 
@@ -317,7 +221,7 @@ def spec_from_mapping(data: Mapping[str, Any], *, region: str | None = None, sou
         spec = StackSpec.model_validate(body)
     except ValidationError as exc:
         seen = {p.path for p in non_finite}
-        raise SpecError(problems + [p for p in _pydantic_problems(exc) if p.path not in seen], source) from None
+        raise SpecError(problems + [p for p in pydantic_problems(exc) if p.path not in seen], source) from None
     if non_finite:  # rules compute with these numbers: stop before they run
         raise SpecError(problems, source)
     spec, sizing_problems = _guarded_sizing(spec)

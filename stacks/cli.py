@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -21,15 +20,20 @@ from stacks.cli_support import (
     err,
     fail,
     fail_config,
+    manifest_objects,
+    max_gpus,
     out,
+    plan_kubernetes_version,
     plan_or_exit,
+    print_version,
     progress,
     schema_dirs_or_exit,
     synth_or_exit,
+    synth_summary,
 )
 
 if TYPE_CHECKING:
-    from stacks.engine import Plan
+    pass
 
 app = typer.Typer(
     add_completion=False,
@@ -41,41 +45,13 @@ app = typer.Typer(
 GRAPH_DIR = "out/graphs"  # pictures live apart from plan dirs, which synth replaces as a whole
 
 
-def _version(value: bool) -> None:
-    if value:
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            out.print(f"inference-ra {version('inference-ra')}")
-        except PackageNotFoundError:
-            out.print("inference-ra (not installed: version unknown)")
-        raise typer.Exit(0)
-
-
 @app.callback()
 def _main(
     _version_flag: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+        bool, typer.Option("--version", callback=print_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
     """NVIDIA Inference Reference Architecture stacks."""
-
-
-def max_gpus(spec: StackSpec) -> int:
-    return sum(nt.gpus * p.nodes.max for p in spec.gpu_pools if (nt := spec.node_type(p)) is not None)
-
-
-def _summary(name: str, plan: Plan, target: Path) -> dict[str, Any]:
-    spec = plan.spec
-    return {
-        "stack": name,
-        "out": str(target),
-        "resources": len(plan.resources),
-        "types": dict(sorted(Counter(r.type for r in plan.resources).items())),
-        "gpuPools": len(spec.gpu_pools),
-        "maxGpus": max_gpus(spec),
-        "models": len(spec.serving.models),
-    }
 
 
 @app.command()
@@ -102,7 +78,7 @@ def synth(
         target = write_plan(plan, Path(out_dir or f"out/{name}"), render_report(plan))
     except OutputError as exc:
         fail(str(exc))
-    doc = _summary(name, plan, target)
+    doc = synth_summary(name, plan, target)
     if as_json:
         emit_json(doc)
         return
@@ -152,8 +128,8 @@ def validate(
     extra: list[Finding] = []
     if plan_dir:
         plan_json = plan_or_exit(plan_dir)
-        k8s_version = kubernetes_version or _plan_kubernetes_version(plan_json)
-        objects, extra = _manifest_objects(Path(plan_dir), plan_json)
+        k8s_version = kubernetes_version or plan_kubernetes_version(plan_json)
+        objects, extra = manifest_objects(Path(plan_dir), plan_json)
     else:
         _name, plan = synth_or_exit(stack or "")
         plan_json, k8s_version = plan.to_json(), plan.spec.cluster.kubernetes_version
@@ -174,26 +150,6 @@ def validate(
             soft_wrap=True,
         )
     raise typer.Exit(1 if result.findings else 0)
-
-
-def _plan_kubernetes_version(plan_json: dict[str, Any]) -> str | None:
-    """The stack file that produced the plan knows its Kubernetes version (when it is here and valid)."""
-    from components.loader import spec_from_stack_file
-
-    try:
-        return spec_from_stack_file(read_stack_file(plan_json["stack"])).cluster.kubernetes_version
-    except SpecError:
-        return None
-
-
-def _manifest_objects(plan_dir: Path, plan_json: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Any]]:
-    """The manifests/ objects to validate, and findings where manifests/ is unreadable or differs from plan.json."""
-    from stacks.plan_dir import compare_manifests, read_manifests
-    from stacks.validate import Finding
-
-    objects, problems = read_manifests(plan_dir / "manifests")
-    problems += compare_manifests(plan_json, objects)
-    return list(objects.values()), [Finding(where, "", message) for where, message in problems]
 
 
 @app.command()
@@ -298,9 +254,7 @@ def check(
     spec: StackSpec | None = None
     try:
         if plan_dir:
-            from stacks.validate import load_plan_dir
-
-            plan_json = load_plan_dir(Path(plan_dir))
+            plan_json = plan_or_exit(plan_dir)
             name = stack or str(plan_json.get("stack", ""))
             try:
                 from components.loader import spec_from_stack_file

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -17,6 +18,7 @@ import typer
 from rich.console import Console
 
 from components.loader import SpecError, read_stack_file
+from components.spec import StackSpec
 
 if TYPE_CHECKING:
     from stacks.engine import Plan
@@ -30,6 +32,17 @@ EXIT_INVALID, EXIT_BAD_INPUT = 1, 2
 def upstream_root() -> Path:
     """../shared/upstream beside the checkout (README: "Upstream reference data"), or INFERENCE_RA_UPSTREAM."""
     return Path(os.environ.get("INFERENCE_RA_UPSTREAM") or REPO.parent / "shared" / "upstream")
+
+
+def print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            out.print(f"inference-ra {version('inference-ra')}")
+        except PackageNotFoundError:
+            out.print("inference-ra (not installed: version unknown)")
+        raise typer.Exit(0)
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
@@ -78,6 +91,44 @@ def emit_json(doc: Any) -> None:
 def progress(message: str) -> None:
     """A progress line for long steps, on stderr (stdout stays the result)."""
     err.print(f"[dim]{message}[/]", soft_wrap=True)
+
+
+# ----------------------------------------------------------------------------------------------- synth, plans
+def max_gpus(spec: StackSpec) -> int:
+    return sum(nt.gpus * p.nodes.max for p in spec.gpu_pools if (nt := spec.node_type(p)) is not None)
+
+
+def synth_summary(name: str, plan: Plan, target: Path) -> dict[str, Any]:
+    spec = plan.spec
+    return {
+        "stack": name,
+        "out": str(target),
+        "resources": len(plan.resources),
+        "types": dict(sorted(Counter(r.type for r in plan.resources).items())),
+        "gpuPools": len(spec.gpu_pools),
+        "maxGpus": max_gpus(spec),
+        "models": len(spec.serving.models),
+    }
+
+
+def plan_kubernetes_version(plan_json: dict[str, Any]) -> str | None:
+    """The stack file that produced the plan knows its Kubernetes version (when it is here and valid)."""
+    from components.loader import spec_from_stack_file
+
+    try:
+        return spec_from_stack_file(read_stack_file(plan_json["stack"])).cluster.kubernetes_version
+    except SpecError:
+        return None
+
+
+def manifest_objects(plan_dir: Path, plan_json: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Any]]:
+    """The manifests/ objects to validate, and findings where manifests/ is unreadable or differs from plan.json."""
+    from stacks.plan_dir import compare_manifests, read_manifests
+    from stacks.validate import Finding
+
+    objects, problems = read_manifests(plan_dir / "manifests")
+    problems += compare_manifests(plan_json, objects)
+    return list(objects.values()), [Finding(where, "", message) for where, message in problems]
 
 
 # ------------------------------------------------------------------------------------------- upstream schemas

@@ -116,3 +116,15 @@ def _short(value: Any) -> str:
 
 def chart_resources(plan_json: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [r for r in plan_json.get("resources", []) if r.get("type") == CHART_TYPE]
+
+
+class SchemaDirError(ValueError):
+    """A schema directory that was named but does not exist: validating without it would fail open."""
+
+
+def schema_dir(path: Path | None, what: str) -> Path | None:
+    if path is None:
+        return None
+    if not path.is_dir():
+        raise SchemaDirError(f"{what} {path} is not a directory")
+    return path

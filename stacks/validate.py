@@ -27,6 +27,7 @@ import yaml
 
 from components.catalog import CHARTS, ChartRef
 from components.k8s import is_builtin, split_api_version
+from stacks.plan_dir import schema_dir
 
 CHART_TYPE = "kubernetes:helm.sh/v4:Chart"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -69,25 +70,6 @@ class Result:
             "notes": self.notes,
             "findings": [{"resource": f.resource, "path": f.path, "message": f.message} for f in self.findings],
         }
-
-
-def load_plan_dir(path: Path) -> dict[str, Any]:
-    """plan.json of a plan directory, checked for shape (PlanDirError, a ValueError, otherwise)."""
-    from stacks.plan_dir import read_plan_json
-
-    return read_plan_json(path)
-
-
-class SchemaDirError(ValueError):
-    """A schema directory that was named but does not exist: validating without it would fail open."""
-
-
-def schema_dir(path: Path | None, what: str) -> Path | None:
-    if path is None:
-        return None
-    if not path.is_dir():
-        raise SchemaDirError(f"{what} {path} is not a directory")
-    return path
 
 
 # ---------------------------------------------------------------------------------------------------- core kinds

@@ -80,7 +80,7 @@ def did_you_mean(value: str, choices: Iterable[str]) -> str:
 
 def one_of(value: str, choices: Sequence[str]) -> str:
     """The fix of an unknown name: the close matches first, then every allowed name."""
-    hint = did_you_mean(value, choices)
+    hint = did_you_mean(value, choices) if len(choices) > 1 else ""
     return (f"{hint} " if hint else "") + f"use one of {sorted(choices)}"
 
 

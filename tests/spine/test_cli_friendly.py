@@ -101,3 +101,12 @@ def test_console_script_turns_an_unexpected_error_into_one_line(
     assert info.value.code == 1
     err = capsys.readouterr().err
     assert "internal error: RuntimeError: something unexpected" in err and "Traceback" not in err
+
+
+def test_ci_sets_ci_and_the_review_workflow_lays_shared_beside_the_checkout() -> None:
+    assert "export CI=true" in (REPO / ".ci" / "run").read_text()
+    workflow = yaml.safe_load((REPO / "docs" / "ci" / "github-pr-review.yml").read_text())
+    steps = workflow["jobs"]["review"]["steps"]
+    checkouts = [s.get("with", {}).get("path") for s in steps if str(s.get("uses", "")).startswith("actions/checkout")]
+    assert checkouts == ["inference-ra", "shared"]  # ../shared from inference-ra/
+    assert any("test -d ../shared/upstream/crds" in str(s.get("run", "")) for s in steps)

@@ -187,3 +187,14 @@ def test_graph_refuses_to_draw_into_a_plan_dir(tmp_path: Path) -> None:
     assert _synth(out).exit_code == 0
     result = runner.invoke(app, ["graph", "dev", "--out", str(out)])
     assert result.exit_code == 2 and "synth replaces" in result.output
+
+
+def test_sigterm_while_writing_unwinds_through_cleanup() -> None:
+    """SIGTERM becomes SystemExit inside the writer, so its `finally` removes the temporary directory."""
+    import signal
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(SystemExit) as info, output.sigterm_as_exit():
+        os.kill(os.getpid(), signal.SIGTERM)
+    assert info.value.code == 128 + signal.SIGTERM
+    assert signal.getsignal(signal.SIGTERM) == before
