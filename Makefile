@@ -1,43 +1,73 @@
-# Every target bootstraps .venv itself (idempotent: re-installs only when pyproject.toml changes).
+# Every target bootstraps .venv itself from the hashed lock files (re-installs only when a lock or pyproject changes).
+#   make venv  - runtime only (requirements/runtime.lock): what `pulumi up` runs (Pulumi.yaml: virtualenv .venv)
+#   make dev   - runtime + dev tools (requirements/dev.lock): tests, lint, types; every check target depends on it
+#   make lock  - re-resolve both locks from pyproject.toml (uv pip compile --universal --generate-hashes)
 PY      ?= python3.11
 VENV    := .venv
 BIN     := $(VENV)/bin
-STAMP   := $(VENV)/.installed
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+STAMP   := $(VENV)/.installed-dev
 STACK   ?= dev
 STACKS  := dev aws-h100 ncp-ib
 UPSTREAM ?= $(abspath ../shared/upstream)
+PIP     := $(BIN)/python -m pip install -q --disable-pip-version-check --require-hashes --no-deps
+EDITABLE := $(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation \
+	--config-settings editable_mode=compat -e .
 export PYTHONPATH := $(CURDIR)
 export INFERENCE_RA_CRD_DIR ?= $(UPSTREAM)/crds
 export INFERENCE_RA_CHART_VALUES_DIR ?= $(UPSTREAM)/chart-values
 
-.PHONY: venv synth test golden docs lint validate check fmt clean
+.PHONY: venv dev lock synth test fuzz golden docs lint validate check fmt clean
 
-venv: $(STAMP)
+venv: $(RUNTIME_STAMP)
+dev: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(VENV)/bin/python:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY)"; exit 1; }
-	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -U pip setuptools wheel
-	$(BIN)/pip install -q --disable-pip-version-check --config-settings editable_mode=compat -e '.[dev]'
-	@touch $(STAMP)
+	@echo "==> creating $(VENV) with $(PY)"
+	$(PY) -m venv $(VENV)
 
-synth: $(STAMP)
+$(RUNTIME_STAMP): requirements/runtime.lock pyproject.toml | $(VENV)/bin/python
+	@echo "==> installing the runtime dependencies (requirements/runtime.lock, hashes checked; first run ~1-2 min)"
+	$(PIP) -r requirements/runtime.lock
+	$(EDITABLE)
+	@touch $@
+
+$(STAMP): requirements/dev.lock pyproject.toml | $(VENV)/bin/python
+	@echo "==> installing runtime + dev dependencies (requirements/dev.lock, hashes checked; first run ~2-3 min)"
+	$(PIP) -r requirements/dev.lock
+	$(EDITABLE)
+	@touch $@ $(RUNTIME_STAMP)
+
+lock: $(STAMP)
+	@echo "==> resolving requirements/runtime.lock and requirements/dev.lock"
+	$(BIN)/uv pip compile pyproject.toml requirements/build.in --universal --python-version 3.11 \
+		--generate-hashes --custom-compile-command "make lock" -q -o requirements/runtime.lock
+	$(BIN)/uv pip compile pyproject.toml requirements/build.in --extra dev --universal --python-version 3.11 \
+		--generate-hashes --custom-compile-command "make lock" -q -o requirements/dev.lock
+
+synth: $(RUNTIME_STAMP)
 	$(BIN)/inference-ra synth $(STACK)
 
-validate: $(STAMP)
+validate: $(RUNTIME_STAMP)
 	@for s in $(STACKS); do $(BIN)/inference-ra validate $$s || exit 1; done
 
-check: $(STAMP)
+check: $(RUNTIME_STAMP)
 	@for s in $(STACKS); do $(BIN)/inference-ra check $$s || exit 1; done
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest
 
-golden: $(STAMP)
+# A long hypothesis campaign over mutated stack files and tampered plans (tests/fuzz; FUZZ_EXAMPLES=N to resize).
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/fuzz -q --hypothesis-show-statistics
+
+golden: $(RUNTIME_STAMP)
 	$(BIN)/python -m stacks.golden $(STACKS)
 
-docs: $(STAMP)
+docs: $(RUNTIME_STAMP)
 	$(BIN)/python -m stacks.docgen
+	$(BIN)/inference-ra schema --stack-file > stacks/stack-file.schema.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -49,4 +79,4 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf out .pytest_cache .mypy_cache .ruff_cache .hypothesis

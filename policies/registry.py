@@ -11,6 +11,7 @@ functions; neither has logic of its own.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -198,15 +199,28 @@ def check_overrides(enforcement: Mapping[str, Any], config: Mapping[str, Any]) -
             problems.append((f"policy.config.{name}", f"unknown policy rule {name!r}", known))
             continue
         rule = rules[name]
-        validator = jsonschema.Draft202012Validator(rule.schema())
+        # format checks on: `"format": "regex"` rejects a pattern Python's re cannot compile (a config error, exit 2,
+        # instead of the rule failing on every resource)
+        validator = jsonschema.Draft202012Validator(
+            rule.schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+        )
         for err in sorted(validator.iter_errors(values), key=lambda e: list(e.absolute_path)):
             where = ".".join(str(p) for p in err.absolute_path)
             allowed = ", ".join(sorted(rule.config_schema)) or "none"
             problems.append(
                 (
                     f"policy.config.{name}{'.' + where if where else ''}",
-                    err.message,
+                    _message(err),
                     f"config keys of {name}: {allowed}",
                 )
             )
     return problems
+
+
+def _message(err: jsonschema.ValidationError) -> str:
+    if err.validator == "format" and err.validator_value == "regex":
+        try:
+            re.compile(str(err.instance))
+        except re.error as exc:
+            return f"{err.instance!r} is not a valid regular expression: {exc}"
+    return err.message

@@ -198,7 +198,7 @@ def secret_looking(value: str) -> bool:
     config={
         "extraPatterns": {
             "type": "array",
-            "items": {"type": "string"},
+            "items": {"type": "string", "format": "regex"},
             "default": [],
             "description": "Extra regular expressions of env var / ConfigMap key names that hold secrets.",
         },

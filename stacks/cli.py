@@ -1,13 +1,12 @@
-"""`inference-ra` command line. Exit codes (DESIGN.md): 0 ok · 1 invalid / violation · 2 bad config or input."""
+"""`inference-ra` command line. Exit codes (DESIGN.md ★ CLI): 0 ok · 1 invalid / violation · 2 bad config or input ·
+3 destructive (diff). Shared helpers live in stacks/cli_support.py."""
 
 from __future__ import annotations
 
 import json
-import os
 import sys
-from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -15,80 +14,92 @@ from rich.table import Table
 
 from components.loader import SpecError, read_stack_file
 from components.spec import StackSpec
+from stacks.cli_support import (
+    REPO,
+    emit_json,
+    err,
+    fail,
+    fail_config,
+    manifest_objects,
+    max_gpus,
+    out,
+    plan_kubernetes_version,
+    plan_or_exit,
+    print_version,
+    progress,
+    schema_dirs_or_exit,
+    synth_or_exit,
+    synth_summary,
+)
 
 if TYPE_CHECKING:
-    from stacks.engine import Plan
+    pass
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="NVIDIA Inference Reference Architecture stacks.")
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
-REPO = Path(__file__).resolve().parent.parent
-UPSTREAM = REPO.parent / "shared" / "upstream"
-
-
-def fail_config(exc: SpecError) -> typer.Exit:
-    err.print(f"[bold red]invalid stack config[/] {exc.source}".rstrip(), soft_wrap=True)
-    for p in exc.problems:
-        err.print(f"  {p.render()}", soft_wrap=True, markup=False)
-    return typer.Exit(2)
+app = typer.Typer(
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    help="NVIDIA Inference Reference Architecture stacks.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+GRAPH_DIR = "out/graphs"  # pictures live apart from plan dirs, which synth replaces as a whole
 
 
-def default_dir(flag: str | None, env: str, sub: str) -> Path | None:
-    if flag:
-        return Path(flag)
-    if os.environ.get(env):
-        return Path(os.environ[env])
-    candidate = UPSTREAM / sub
-    return candidate if candidate.is_dir() else None
-
-
-def synth_or_exit(stack: str) -> tuple[str, Plan]:
-    """Synthesize a stack for a verb: bad config exits 2 with every problem, a failing program exits 1."""
-    from stacks.engine import SynthError
-    from stacks.engine import synth as run_synth
-
-    try:
-        stack_file = read_stack_file(stack)
-        return stack_file.name, run_synth(stack_file)
-    except SpecError as exc:
-        raise fail_config(exc) from None
-    except SynthError as exc:
-        err.print(f"[bold red]synth failed[/]: {exc}", soft_wrap=True)
-        raise typer.Exit(1) from None
-
-
-def max_gpus(spec: StackSpec) -> int:
-    return sum(nt.gpus * p.nodes.max for p in spec.gpu_pools if (nt := spec.node_type(p)) is not None)
+@app.callback()
+def _main(
+    _version_flag: Annotated[
+        bool, typer.Option("--version", callback=print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """NVIDIA Inference Reference Architecture stacks."""
 
 
 @app.command()
 def synth(
     stack: Annotated[str, typer.Argument(help="Stack name (stacks/Pulumi.<STACK>.yaml) or path.")],
-    out_dir: Annotated[str | None, typer.Option("--out", help="Output directory (default out/<STACK>).")] = None,
+    out_dir: Annotated[
+        str | None,
+        typer.Option("--out", help="Output directory (default out/<STACK>); replaced only if inference-ra wrote it."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Render the stack offline: plan.json, manifests/, report.md."""
-    from stacks.output import write_plan
+    from stacks.output import OutputError, preflight, write_plan
     from stacks.report import render_report
 
+    try:
+        preflight(Path(out_dir or f"out/{read_stack_file(stack).name}"))  # refuse before spending the synth
+    except OutputError as exc:
+        fail(str(exc))
+    except SpecError as exc:
+        fail_config(exc)
     name, plan = synth_or_exit(stack)
-    target = write_plan(plan, Path(out_dir or f"out/{name}"), render_report(plan))
+    try:
+        target = write_plan(plan, Path(out_dir or f"out/{name}"), render_report(plan))
+    except OutputError as exc:
+        fail(str(exc))
+    doc = synth_summary(name, plan, target)
+    if as_json:
+        emit_json(doc)
+        return
     table = Table(title=f"inference-ra synth {name}", show_lines=False)
     table.add_column("resource type")
     table.add_column("count", justify="right")
-    for type_, n in sorted(Counter(r.type for r in plan.resources).items()):
+    for type_, n in doc["types"].items():
         table.add_row(type_, str(n))
     out.print(table)
-    spec = plan.spec
     out.print(
-        f"{len(plan.resources)} resources, {len(spec.gpu_pools)} GPU pools (up to {max_gpus(spec)} GPUs), "
-        f"{len(spec.serving.models)} models -> {target}"
+        f"{doc['resources']} resources, {doc['gpuPools']} GPU pools (up to {doc['maxGpus']} GPUs), "
+        f"{doc['models']} models -> {target}"
     )
 
 
 @app.command()
 def validate(
     stack: Annotated[str | None, typer.Argument(help="Stack to synthesize and validate.")] = None,
-    plan_dir: Annotated[str | None, typer.Option("--plan", help="Validate an existing plan directory.")] = None,
+    plan_dir: Annotated[
+        str | None, typer.Option("--plan", help="Validate an existing plan directory (its manifests/).")
+    ] = None,
     crd_dir: Annotated[str | None, typer.Option("--crd-dir", help="Upstream CRDs (env INFERENCE_RA_CRD_DIR).")] = None,
     chart_values_dir: Annotated[
         str | None,
@@ -97,52 +108,46 @@ def validate(
     kubernetes_version: Annotated[
         str | None, typer.Option("--kubernetes-version", help="Schemas of this version (with --plan).")
     ] = None,
+    allow_unvalidated: Annotated[
+        bool,
+        typer.Option("--allow-unvalidated", help="Without CRDs / chart values, validate core kinds only (and say so)."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Findings as JSON.")] = False,
 ) -> None:
-    """Validate every object: core kinds strictly, CRs against upstream CRDs, chart values keys."""
-    from stacks.validate import Validator, load_plan_dir
+    """Validate every object: core kinds strictly, CRs against upstream CRDs, chart values keys.
+
+    With --plan, the objects validated are the manifests/ files (what a reviewer or GitOps tool applies), and they
+    must equal plan.json's objects.
+    """
+    from stacks.validate import Finding, Validator
 
     if bool(stack) == bool(plan_dir):
-        err.print("give exactly one of STACK or --plan DIR")
-        raise typer.Exit(2)
-    try:
-        if plan_dir:
-            plan_json = load_plan_dir(Path(plan_dir))
-            k8s_version = kubernetes_version
-            if k8s_version is None:
-                try:  # the stack file that produced the plan knows its Kubernetes version
-                    from components.loader import spec_from_stack_file
-
-                    k8s_version = spec_from_stack_file(read_stack_file(plan_json["stack"])).cluster.kubernetes_version
-                except (SpecError, KeyError):
-                    k8s_version = None
-        else:
-            from stacks.engine import synth as run_synth
-
-            plan = run_synth(read_stack_file(stack or ""))
-            plan_json = plan.to_json()
-            k8s_version = plan.spec.cluster.kubernetes_version
-    except SpecError as exc:
-        raise fail_config(exc) from None
-    except (OSError, ValueError) as exc:
-        err.print(f"cannot read plan: {exc}")
-        raise typer.Exit(2) from None
-    validator = Validator(
-        kubernetes_version=k8s_version or "1.33",
-        crd_dir=default_dir(crd_dir, "INFERENCE_RA_CRD_DIR", "crds"),
-        chart_values_dir=default_dir(chart_values_dir, "INFERENCE_RA_CHART_VALUES_DIR", "chart-values"),
-    )
-    result = validator.validate_plan(plan_json)
+        fail("give exactly one of STACK or --plan DIR")
+    dirs = schema_dirs_or_exit(crd_dir, chart_values_dir, allow_unvalidated)
+    objects: list[dict[str, Any]] | None = None
+    extra: list[Finding] = []
+    if plan_dir:
+        plan_json = plan_or_exit(plan_dir)
+        k8s_version = kubernetes_version or plan_kubernetes_version(plan_json)
+        objects, extra = manifest_objects(Path(plan_dir), plan_json)
+    else:
+        _name, plan = synth_or_exit(stack or "")
+        plan_json, k8s_version = plan.to_json(), plan.spec.cluster.kubernetes_version
+    validator = Validator(k8s_version or "1.33", dirs.crd_dir, dirs.chart_values_dir)
+    result = validator.validate_plan(plan_json, objects)
+    result.findings[:0] = extra
     if as_json:
-        out.print_json(json.dumps(result.to_json()))
+        emit_json(result.to_json())
     else:
         for note in result.notes:
             err.print(f"[yellow]note[/]: {note}", soft_wrap=True)
         for f in result.findings:
             out.print(f"[red]INVALID[/] {f.render()}", soft_wrap=True, markup=True)
+        skipped = result.not_validated()
         out.print(
             f"{result.checked_objects} objects, {result.checked_charts} charts checked: "
-            f"{len(result.findings)} finding(s)"
+            f"{len(result.findings)} finding(s)" + (f"; NOT validated: {', '.join(skipped)}" if skipped else ""),
+            soft_wrap=True,
         )
     raise typer.Exit(1 if result.findings else 0)
 
@@ -168,19 +173,16 @@ def diff(
     from stacks.review import EXIT_DESTRUCTIVE, ReviewError, review_dirs, review_ref, to_json, to_markdown, to_text
 
     if fmt not in ("text", "markdown", "json"):
-        err.print(f"--format must be text, markdown or json (got {fmt!r})")
-        raise typer.Exit(2)
+        fail(f"--format must be text, markdown or json (got {fmt!r})")
     if bool(base_ref) == bool(base or head) or (not base_ref and not (base and head)):
-        err.print("give --base DIR and --head DIR, or --base-ref GIT_REF")
-        raise typer.Exit(2)
+        fail("give --base DIR and --head DIR, or --base-ref GIT_REF")
     try:
         if base_ref:
-            review = review_ref(REPO, base_ref, stack, SHIPPED_STACKS)
+            review = review_ref(REPO, base_ref, stack, SHIPPED_STACKS, progress=progress)
         else:
             review = review_dirs(Path(base or ""), Path(head or ""), stack)
     except ReviewError as exc:
-        err.print(f"diff: {exc}", soft_wrap=True, markup=False)
-        raise typer.Exit(2) from None
+        fail(f"diff: {exc}")
     from stacks.review_policy import attach_policy
 
     attach_policy(review, review.heads)
@@ -188,7 +190,10 @@ def diff(
         review
     )
     if out_file:
-        Path(out_file).write_text(text, encoding="utf-8")
+        try:
+            Path(out_file).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            fail(f"diff: cannot write --out {out_file}: {exc.strerror or exc}")
     else:
         sys.stdout.write(text)
     if review.destructive_count and not allow_destructive:
@@ -198,19 +203,36 @@ def diff(
 
 @app.command()
 def graph(
-    stack: Annotated[str, typer.Argument(help="Stack name or path.")],
-    out_dir: Annotated[str | None, typer.Option("--out", help="Output directory (default out/<STACK>).")] = None,
+    stack: Annotated[str | None, typer.Argument(help="Stack name or path (or --plan DIR).")] = None,
+    plan_dir: Annotated[str | None, typer.Option("--plan", help="Draw an existing plan directory.")] = None,
+    out_dir: Annotated[
+        str, typer.Option("--out", help="Directory for architecture-<STACK>.svg/.png (not a plan dir).")
+    ] = GRAPH_DIR,
+    as_json: Annotated[bool, typer.Option("--json", help="Print what was written as JSON.")] = False,
 ) -> None:
     """Draw the stack's architecture (layers, pools, fabric, storage, models, dependencies) as SVG and PNG."""
-    from stacks.graph import render
+    from stacks.pictures import PictureError, write_pictures
 
-    name, plan = synth_or_exit(stack)
-    spec = plan.spec
-    title = (
-        f"{name}: {spec.cluster.provider} cluster {spec.cluster.name}, fabric {spec.network.fabric.type}, "
-        f"up to {max_gpus(spec)} GPUs, {len(spec.serving.models)} model(s)"
-    )
-    for path in render(plan.to_json(), Path(out_dir or f"out/{name}"), title):
+    if bool(stack) == bool(plan_dir):
+        fail("give exactly one of STACK or --plan DIR")
+    if plan_dir:
+        plan_json = plan_or_exit(plan_dir)
+        title = f"{plan_json['stack']}: {len(plan_json['resources'])} resources"
+    else:
+        name, plan = synth_or_exit(stack or "")
+        spec, plan_json = plan.spec, plan.to_json()
+        title = (
+            f"{name}: {spec.cluster.provider} cluster {spec.cluster.name}, fabric {spec.network.fabric.type}, "
+            f"up to {max_gpus(spec)} GPUs, {len(spec.serving.models)} model(s)"
+        )
+    try:
+        paths = write_pictures(plan_json, Path(out_dir), title)
+    except PictureError as exc:
+        fail(str(exc))
+    if as_json:
+        emit_json({"stack": plan_json["stack"], "files": [str(p) for p in paths]})
+        return
+    for path in paths:
         out.print(f"wrote {path}")
 
 
@@ -232,9 +254,7 @@ def check(
     spec: StackSpec | None = None
     try:
         if plan_dir:
-            from stacks.validate import load_plan_dir
-
-            plan_json = load_plan_dir(Path(plan_dir))
+            plan_json = plan_or_exit(plan_dir)
             name = stack or str(plan_json.get("stack", ""))
             try:
                 from components.loader import spec_from_stack_file
@@ -256,7 +276,7 @@ def check(
             plan_json, spec = plan.to_json(), plan.spec
         settings = settings_for(spec)
     except SpecError as exc:
-        raise fail_config(exc) from None
+        fail_config(exc)
     except PolicyConfigError as exc:
         err.print("[bold red]invalid policy config[/]")
         for path, message, fix in exc.problems:
@@ -295,14 +315,20 @@ def check(
 
 
 @app.command()
-def schema() -> None:
-    """Print the JSON Schema of the stack config (the `inference-ra:` keys)."""
-    from components.spec import StackSpec
+def schema(
+    stack_file: Annotated[
+        bool,
+        typer.Option(
+            "--stack-file",
+            help="Schema of a whole Pulumi.<stack>.yaml (config: {inference-ra:<key>: ...}) with catalog enums, "
+            "for editors (yaml-language-server).",
+        ),
+    ] = False,
+) -> None:
+    """Print the JSON Schema of the stack config (the `inference-ra:` keys), or of the whole stack file."""
+    from stacks.schema import config_schema, stack_file_schema
 
-    doc = StackSpec.model_json_schema(by_alias=True)
-    doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    doc["title"] = "inference-ra stack config (keys under `inference-ra:`)"
-    sys.stdout.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    emit_json(stack_file_schema() if stack_file else config_schema())
 
 
 @app.command()
@@ -325,42 +351,42 @@ def size(
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
 ) -> None:
     """Capacity planner: the fewest GPUs that meet the SLO, with nodes, KV tiers and cost (docs/planner.md)."""
-    from serving.planner.cli import SizeArgs, run_size
+    from serving.planner.cli import SizeArgs, human_rows, run_size
 
+    args = SizeArgs(
+        model, gpu, isl, osl, ttft_ms, itl_ms, rps, concurrency, weights_dtype, kv_dtype, node_type, mode, cold_start_s
+    )
     try:
-        result = run_size(
-            SizeArgs(
-                model,
-                gpu,
-                isl,
-                osl,
-                ttft_ms,
-                itl_ms,
-                rps,
-                concurrency,
-                weights_dtype,
-                kv_dtype,
-                node_type,
-                mode,
-                cold_start_s,
-            )
-        )
+        result = run_size(args)
     except ValueError as exc:
-        err.print(f"[bold red]inference-ra size[/]: {exc}", soft_wrap=True)
-        raise typer.Exit(2) from None
+        fail(f"inference-ra size: {exc}")
     if as_json:
-        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+        emit_json(result)
         return
     table = Table(title=f"inference-ra size {model} on {gpu}", show_header=False)
-    for key, value in result.items():
-        if key != "explanation":
-            table.add_row(key, str(value))
+    for label, value in human_rows(result):
+        table.add_row(label, value)
     out.print(table)
     out.print(result["explanation"], soft_wrap=True)
 
 
 def main() -> None:
-    app()
+    """The console script: an unexpected exception is one line naming it and exit 1, never a traceback (set
+    INFERENCE_RA_DEBUG=1 for the traceback)."""
+    import os
+
+    try:
+        app(standalone_mode=True)
+    except Exception as exc:
+        if os.environ.get("INFERENCE_RA_DEBUG"):
+            raise
+        err.print(
+            f"inference-ra: internal error: {type(exc).__name__}: {exc} (a bug; INFERENCE_RA_DEBUG=1 shows the "
+            "traceback)",
+            soft_wrap=True,
+            markup=False,
+        )
+        sys.exit(1)
 
 
 if __name__ == "__main__":

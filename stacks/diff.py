@@ -119,10 +119,30 @@ def _yaml_diff(urn: str, old: dict[str, Any] | None, new: dict[str, Any] | None)
     return "".join(difflib.unified_diff(a, b, f"base/{name}", f"head/{name}", n=2))
 
 
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+
+
+def stateful_kind(type_: str, inputs: dict[str, Any]) -> str:
+    """What a reviewer reads for a stateful resource; a node group is GPU capacity only when it carries GPUs
+    (the GPU taint or this stack's GPU label), the system node group is CPU capacity."""
+    kind = STATEFUL_TYPES[type_].kind
+    if type_ != NODE_GROUP:
+        return kind
+    labels = inputs.get("labels")
+    taints = inputs.get("taints")
+    labels = labels if isinstance(labels, dict) else {}
+    taints = taints if isinstance(taints, list) else []
+    gpu = "inference-ra.nvidia.com/gpu" in labels or any(
+        isinstance(t, dict) and t.get("key") == "nvidia.com/gpu" for t in taints
+    )
+    return kind if gpu else "node group (CPU capacity)"
+
+
 def _destructive_change(r_old: dict[str, Any], r_new: dict[str, Any]) -> Destructive | None:
     st = STATEFUL_TYPES.get(r_new["type"])
     if st is None:
         return None
+    kind = stateful_kind(r_new["type"], r_new.get("inputs") or {})
     old_in, new_in = r_old.get("inputs") or {}, r_new.get("inputs") or {}
     forced = tuple(p for p in st.replace_on if _get(old_in, p) != _get(new_in, p))
     shrunk = []
@@ -134,13 +154,13 @@ def _destructive_change(r_old: dict[str, Any], r_new: dict[str, Any]) -> Destruc
         return None
     parts = []
     if forced:
-        parts.append(f"changing {', '.join(forced)} replaces the {st.kind}")
+        parts.append(f"changing {', '.join(forced)} replaces the {kind}")
     if shrunk:
-        parts.append(f"{', '.join(shrunk)} decreased: a {st.kind} cannot shrink in place")
+        parts.append(f"{', '.join(shrunk)} decreased: a {kind} cannot shrink in place")
     return Destructive(
         r_new["urn"],
         r_new["type"],
-        st.kind,
+        kind,
         "replace",
         "; ".join(parts),
         forced + tuple(shrunk),
@@ -182,13 +202,14 @@ def diff_plans(base: dict[str, Any], head: dict[str, Any]) -> StackDiff:
             )
             st = STATEFUL_TYPES.get(a["type"])
             if st is not None:
+                kind = stateful_kind(a["type"], a.get("inputs") or {})
                 result.destructive.append(
                     Destructive(
                         urn,
                         a["type"],
-                        st.kind,
+                        kind,
                         "delete",
-                        f"the {st.kind} is deleted with everything on it",
+                        f"the {kind} is deleted with everything on it",
                         (),
                         st.source,
                         bool(a.get("protect")),

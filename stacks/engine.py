@@ -148,6 +148,8 @@ class _RecordingMonitor(pmocks.MockMonitor):
     def __init__(self, mocks: pmocks.Mocks) -> None:
         super().__init__(mocks)
         self.records: list[Registration] = []
+        self.urns: set[str] = set()
+        self.duplicates: list[str] = []  # the real engine refuses a second registration of a URN
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         # Real engine form: the parent's whole qualified type chain, minus the root stack's type.
@@ -159,6 +161,10 @@ class _RecordingMonitor(pmocks.MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
+        if response.urn in self.urns:
+            self.duplicates.append(response.urn)
+            raise ValueError(f"Duplicate resource URN '{response.urn}'; try giving it a unique name")
+        self.urns.add(response.urn)
         if request.type != "pulumi:pulumi:Stack":
             parent = request.parent
             if parent.split("::")[2:3] == ["pulumi:pulumi:Stack"]:
@@ -297,6 +303,11 @@ def _run_offline(
         pulumi.runtime.set_all_config({}, [])
         loop.close()
         asyncio.set_event_loop(None)
+    if monitor.duplicates:  # as the real engine: "Duplicate resource URN '...'; try giving it a unique name"
+        raise SynthError(
+            f"Duplicate resource URN {monitor.duplicates[0]!r}; try giving it a unique name "
+            f"({len(monitor.duplicates)} duplicate registration(s))"
+        )
     return sorted(monitor.records, key=lambda r: r.urn)  # registration order is async: sort
 
 

@@ -12,13 +12,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from stacks.diff import StackDiff, diff_plans
+from stacks.plan_dir import PlanDirError, read_plan_json
 from stacks.report import CapacityTotals, parse_capacity_totals
 
 EXIT_DESTRUCTIVE = 3
@@ -48,21 +49,34 @@ class Review:
 
 
 def read_side(plan_dir: Path) -> PlanSide:
-    plan_file = plan_dir / "plan.json"
-    if not plan_file.is_file():
-        raise ReviewError(f"{plan_dir} has no plan.json (run `inference-ra synth` first)")
+    """One side of a diff. A missing, corrupt or truncated plan.json is a ReviewError (exit 2): read as an empty
+    plan it would show every resource deleted."""
+    try:
+        plan = read_plan_json(plan_dir)
+    except PlanDirError as exc:
+        raise ReviewError(str(exc)) from None
     report = plan_dir / "report.md"
-    capacity = parse_capacity_totals(report.read_text(encoding="utf-8")) if report.is_file() else None
-    return PlanSide(json.loads(plan_file.read_text(encoding="utf-8")), capacity)
+    try:
+        capacity = parse_capacity_totals(report.read_text(encoding="utf-8")) if report.is_file() else None
+    except (OSError, UnicodeDecodeError, ValueError):
+        capacity = None  # the report is for reading; the plan is what is compared
+    return PlanSide(plan, capacity)
 
 
 def plan_dirs(root: Path) -> dict[str, Path]:
-    """A plan directory, or a directory of plan directories (out/), by stack name."""
+    """A plan directory, or a directory of plan directories (out/), by the stack name in each plan.json."""
     if (root / "plan.json").is_file():
-        return {json.loads((root / "plan.json").read_text(encoding="utf-8")).get("stack", root.name): root}
+        return {read_side(root).plan["stack"]: root}
     if not root.is_dir():
         raise ReviewError(f"{root} is not a directory")
-    return {p.name: p for p in sorted(root.iterdir()) if (p / "plan.json").is_file()}
+    found: dict[str, Path] = {}
+    for p in sorted(root.iterdir()):
+        if (p / "plan.json").is_file():
+            stack = read_side(p).plan["stack"]
+            if stack in found:
+                raise ReviewError(f"{found[stack]} and {p} both hold a plan of stack {stack!r}")
+            found[stack] = p
+    return found
 
 
 def _empty(stack: str) -> PlanSide:
@@ -71,16 +85,36 @@ def _empty(stack: str) -> PlanSide:
 
 def review_dirs(base: Path, head: Path, stacks: list[str] | None = None) -> Review:
     base_dirs, head_dirs = plan_dirs(base), plan_dirs(head)
+    if (base / "plan.json").is_file() and (head / "plan.json").is_file() and base_dirs.keys() != head_dirs.keys():
+        raise ReviewError(
+            f"{base} is a plan of stack {next(iter(base_dirs))!r} but {head} of {next(iter(head_dirs))!r}: "
+            "compare plans of the same stack"
+        )
     names = stacks or sorted(base_dirs.keys() | head_dirs.keys())
     pairs = {}
     for name in names:
-        if name not in base_dirs and name not in head_dirs:
-            raise ReviewError(f"no plan for stack {name!r} under {base} or {head}")
-        pairs[name] = (
-            read_side(base_dirs[name]) if name in base_dirs else _empty(name),
-            read_side(head_dirs[name]) if name in head_dirs else _empty(name),
-        )
+        if name not in head_dirs:
+            raise ReviewError(_no_head(name, head, name in base_dirs))
+        base_side = read_side(base_dirs[name]) if name in base_dirs else _empty(name)
+        head_side = read_side(head_dirs[name])
+        _same_project(name, base_side, head_side)
+        pairs[name] = (base_side, head_side)
     return _review(pairs)
+
+
+def _no_head(name: str, head: Path | str, in_base: bool) -> str:
+    if not in_base:
+        return f"no plan for stack {name!r} on either side"
+    return (
+        f"no head plan for stack {name!r} under {head}: a missing plan is not a deleted stack (removing a stack "
+        "file destroys nothing; `pulumi destroy` does, and is reviewed on its own)"
+    )
+
+
+def _same_project(name: str, base: PlanSide, head: PlanSide) -> None:
+    projects = {str(side.plan.get("project", "")) for side in (base, head) if side.plan.get("resources")}
+    if len(projects) > 1:
+        raise ReviewError(f"stack {name!r}: base and head are plans of different projects ({sorted(projects)})")
 
 
 def _review(pairs: dict[str, tuple[PlanSide, PlanSide]]) -> Review:
@@ -132,16 +166,26 @@ def synth_tree(tree: Path, stack: str, out: Path) -> PlanSide | None:
     return read_side(out)
 
 
-def review_ref(repo: Path, ref: str, stacks: list[str] | None, shipped: tuple[str, ...]) -> Review:
+def review_ref(
+    repo: Path,
+    ref: str,
+    stacks: list[str] | None,
+    shipped: tuple[str, ...],
+    progress: Callable[[str], None] | None = None,
+) -> Review:
     names = stacks or list(shipped)
+    say = progress or (lambda _msg: None)
     pairs: dict[str, tuple[PlanSide, PlanSide]] = {}
+    say(f"checking out {ref} into a temporary worktree")
     with tempfile.TemporaryDirectory(prefix="inference-ra-diff-") as tmp, worktree_at(repo, ref) as base_tree:
-        for name in names:
+        for i, name in enumerate(names, 1):
+            say(f"[{i}/{len(names)}] synthesizing {name} at {ref}")
             base = synth_tree(base_tree, name, Path(tmp) / "base" / name)
+            say(f"[{i}/{len(names)}] synthesizing {name} in the working tree")
             head = synth_tree(repo, name, Path(tmp) / "head" / name)
-            if base is None and head is None:
-                raise ReviewError(f"stack {name!r} exists neither at {ref} nor in the working tree")
-            pairs[name] = (base or _empty(name), head or _empty(name))
+            if head is None:
+                raise ReviewError(_no_head(name, "the working tree", base is not None))
+            pairs[name] = (base or _empty(name), head)
     return _review(pairs)
 
 
@@ -270,10 +314,10 @@ def to_text(review: Review) -> str:
             for k in counts:
                 counts[k] += per_layer[k]
         lines.append(f"{d.stack}: +{counts['add']} -{counts['remove']} ~{counts['change']}")
+        for x in d.destructive:  # first, as in markdown: what a reviewer must not miss
+            lines.append(f"  DESTRUCTIVE {x.action} {_short(x.urn)}: {x.reason}")
         for c in d.changes:
             mark = {"add": "+", "remove": "-", "change": "~"}[c.action]
             lines.append(f"  {mark} {_short(c.urn)}")
             lines += [f"      {f.path}: {_fmt(f.old)} -> {_fmt(f.new)}" for f in c.fields[:20]]
-        for x in d.destructive:
-            lines.append(f"  DESTRUCTIVE {x.action} {_short(x.urn)}: {x.reason}")
     return "\n".join(lines) + "\n"

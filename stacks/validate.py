@@ -27,6 +27,7 @@ import yaml
 
 from components.catalog import CHARTS, ChartRef
 from components.k8s import is_builtin, split_api_version
+from stacks.plan_dir import schema_dir
 
 CHART_TYPE = "kubernetes:helm.sh/v4:Chart"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -49,21 +50,26 @@ class Result:
     notes: list[str] = field(default_factory=list)
     checked_objects: int = 0
     checked_charts: int = 0
+    unvalidated_objects: int = 0  # custom resources with no CRD dir given (--allow-unvalidated)
+    unvalidated_charts: int = 0  # charts with no chart values dir given (--allow-unvalidated)
+
+    def not_validated(self) -> list[str]:
+        """What was not validated and why, for the summary line (empty when everything was)."""
+        out = []
+        if self.unvalidated_objects:
+            out.append(f"{self.unvalidated_objects} custom resources (no CRD dir)")
+        if self.unvalidated_charts:
+            out.append(f"{self.unvalidated_charts} charts' values (no chart values dir)")
+        return out
 
     def to_json(self) -> dict[str, Any]:
         return {
             "checkedObjects": self.checked_objects,
             "checkedCharts": self.checked_charts,
+            "notValidated": self.not_validated(),
             "notes": self.notes,
             "findings": [{"resource": f.resource, "path": f.path, "message": f.message} for f in self.findings],
         }
-
-
-def load_plan_dir(path: Path) -> dict[str, Any]:
-    data = json.loads((path / "plan.json").read_text(encoding="utf-8"))
-    if not isinstance(data, dict) or "resources" not in data:
-        raise ValueError(f"{path}/plan.json is not a plan")
-    return data
 
 
 # ---------------------------------------------------------------------------------------------------- core kinds
@@ -302,15 +308,20 @@ class Validator:
     def __init__(
         self, kubernetes_version: str, crd_dir: Path | None = None, chart_values_dir: Path | None = None
     ) -> None:
+        """`None` for a directory means "not given" (its checks are counted as not validated); a directory that is
+        given but does not exist is a SchemaDirError, never a silent pass."""
         self.kubernetes_version = kubernetes_version
-        self.crd_dir = str(crd_dir.resolve()) if crd_dir and crd_dir.is_dir() else None
-        self.chart_values_dir = chart_values_dir if chart_values_dir and chart_values_dir.is_dir() else None
+        crds = schema_dir(crd_dir, "CRD directory")
+        self.crd_dir = str(crds.resolve()) if crds else None
+        self.chart_values_dir = schema_dir(chart_values_dir, "chart values directory")
 
     def validate_object(self, obj: dict[str, Any]) -> list[Finding]:
         what = _describe(obj)
         if not (obj.get("metadata") or {}).get("name"):
             return [Finding(what, "metadata.name", "every object needs an explicit name")]
-        api_version, kind = obj["apiVersion"], obj["kind"]
+        api_version, kind = obj.get("apiVersion"), obj.get("kind")
+        if not isinstance(api_version, str) or not isinstance(kind, str):
+            return [Finding(what, "", "every object needs apiVersion and kind")]
         if is_builtin(api_version):
             validator = core_validator(self.kubernetes_version, api_version, kind)
             if validator is None:
@@ -353,22 +364,44 @@ class Validator:
             )
         ]
 
-    def validate_plan(self, plan: dict[str, Any]) -> Result:
+    def validate_plan(self, plan: dict[str, Any], objects: list[dict[str, Any]] | None = None) -> Result:
+        """Every chart of the plan and every Kubernetes object: `objects` when given (the manifests/ a reviewer
+        would apply), else plan.json's."""
         result = Result()
         if self.crd_dir is None:
             result.notes.append("custom resources not validated: no --crd-dir / INFERENCE_RA_CRD_DIR")
         if self.chart_values_dir is None:
             result.notes.append("chart values not validated: no --chart-values-dir / INFERENCE_RA_CHART_VALUES_DIR")
         for r in plan["resources"]:
-            inputs = r.get("inputs") or {}
             if r["type"] == CHART_TYPE:
-                note = self.unverified_chart(inputs)
-                if note and note not in result.notes:
-                    result.notes.append(note)
-                else:
-                    result.checked_charts += 1
-                result.findings += self.validate_chart(inputs)
-            elif r["type"].startswith("kubernetes:") and "apiVersion" in inputs and "kind" in inputs:
-                result.checked_objects += 1
-                result.findings += self.validate_object(inputs)
+                self._check_chart(r.get("inputs") or {}, result)
+        if objects is None:
+            objects = [
+                r["inputs"]
+                for r in plan["resources"]
+                if r["type"].startswith("kubernetes:")
+                and "apiVersion" in (r.get("inputs") or {})
+                and "kind" in (r.get("inputs") or {})
+            ]
+        for obj in objects:
+            self._check_object(obj, result)
         return result
+
+    def _check_chart(self, inputs: dict[str, Any], result: Result) -> None:
+        note = self.unverified_chart(inputs)
+        if note:
+            if note not in result.notes:
+                result.notes.append(note)
+            return
+        if self.chart_values_dir is None:
+            result.unvalidated_charts += 1
+            return
+        result.checked_charts += 1
+        result.findings += self.validate_chart(inputs)
+
+    def _check_object(self, obj: dict[str, Any], result: Result) -> None:
+        if self.crd_dir is None and not is_builtin(str(obj.get("apiVersion", ""))):
+            result.unvalidated_objects += 1
+            return
+        result.checked_objects += 1
+        result.findings += self.validate_object(obj)

@@ -65,7 +65,30 @@ def write_stack(tmp_path: Path, config: dict[str, Any], name: str = "test") -> P
     return path
 
 
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def upstream_present() -> bool:
+    return CRD_DIR.is_dir() and CHART_VALUES_DIR.is_dir()
+
+
+UPSTREAM_MISSING = (
+    f"upstream reference data not found (CRDs {CRD_DIR}, chart values {CHART_VALUES_DIR}): ../shared/upstream sits "
+    "beside the checkout (README: upstream reference data), or set INFERENCE_RA_UPSTREAM / INFERENCE_RA_CRD_DIR / "
+    "INFERENCE_RA_CHART_VALUES_DIR"
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In CI (CI=true) a missing ../shared fails the run: the schema tests would otherwise skip and pass."""
+    if in_ci() and not upstream_present():
+        raise pytest.UsageError(f"CI=true: {UPSTREAM_MISSING}")
+
+
 @pytest.fixture
 def requires_upstream() -> None:
-    if not CRD_DIR.is_dir() or not CHART_VALUES_DIR.is_dir():
-        pytest.skip(f"upstream reference data not found at {UPSTREAM} (set INFERENCE_RA_CRD_DIR/CHART_VALUES_DIR)")
+    if not upstream_present():
+        if in_ci():
+            pytest.fail(UPSTREAM_MISSING)
+        pytest.skip(UPSTREAM_MISSING)

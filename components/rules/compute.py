@@ -17,7 +17,7 @@ from components.catalog.compat import (
     GPU_OPERATOR_RELEASES,
     minor,
 )
-from components.rules import Problem, rule
+from components.rules import Problem, one_of, rule
 from components.spec import StackSpec
 
 # MIG config names the GPU Operator's default mig-parted config knows besides `all-<profile>`.
@@ -41,7 +41,7 @@ def compat_matrix(spec: StackSpec) -> Iterator[Problem]:
             "gpuOperator.version",
             "is not in the compatibility matrix",
             op.version,
-            f"use one of {sorted(GPU_OPERATOR_RELEASES)}",
+            one_of(op.version, list(GPU_OPERATOR_RELEASES)),
         )
         return
     k8s = spec.cluster.kubernetes_version

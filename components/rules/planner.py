@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from components.catalog import GPUS, NODE_TYPES
 from components.catalog.prices import STORAGE_PRICES
-from components.rules import Problem, rule
+from components.rules import Problem, one_of, rule
 from components.spec import StackSpec
 
 
@@ -17,13 +17,13 @@ def price_overrides(spec: StackSpec) -> Iterator[Problem]:
     for key, usd in sorted(prices.node_hour_usd.items()):
         at = f"policy.prices.nodeHourUsd.{key}"
         if key not in NODE_TYPES:
-            yield Problem(at, "names no node type of the catalog", key, f"use one of {sorted(NODE_TYPES)}")
+            yield Problem(at, "names no node type of the catalog", key, one_of(key, list(NODE_TYPES)))
         if usd < 0:
             yield Problem(at, "a price cannot be negative", usd, "set a price >= 0")
     for key, usd in sorted(prices.storage_gb_month_usd.items()):
         at = f"policy.prices.storageGbMonthUsd.{key}"
         if key not in STORAGE_PRICES:
-            yield Problem(at, "names no storage price of the catalog", key, f"use one of {sorted(STORAGE_PRICES)}")
+            yield Problem(at, "names no storage price of the catalog", key, one_of(key, list(STORAGE_PRICES)))
         if usd < 0:
             yield Problem(at, "a price cannot be negative", usd, "set a price >= 0")
 

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 from components.catalog import ARCHITECTURES, GPUS, NODE_TYPES
-from components.rules import Problem, rule
+from components.rules import Problem, one_of, rule
 from components.spec import StackSpec
 from components.spec.serving import ModelSpec, WorkerSpec
 
@@ -39,14 +39,14 @@ def pool_catalog(spec: StackSpec) -> Iterator[Problem]:
     for i, pool in enumerate(spec.gpu_pools):
         at = f"gpuPools[{i}]"
         if pool.gpu not in GPUS:
-            yield Problem(f"{at}.gpu", "unknown GPU model", pool.gpu, f"use one of {sorted(GPUS)}")
+            yield Problem(f"{at}.gpu", "unknown GPU model", pool.gpu, one_of(pool.gpu, list(GPUS)))
         nt = NODE_TYPES.get(pool.instance_type)
         if nt is None:
             yield Problem(
                 f"{at}.instanceType",
                 "unknown node type",
                 pool.instance_type,
-                f"use one of {sorted(NODE_TYPES)}",
+                one_of(pool.instance_type, list(NODE_TYPES)),
             )
             continue
         if pool.gpu in GPUS and nt.gpu != pool.gpu:
@@ -134,16 +134,17 @@ def model_references(spec: StackSpec) -> Iterator[Problem]:
     for i, m in enumerate(spec.serving.models):
         at = f"serving.models[{i}]"
         if spec.pool(m.pool) is None:
-            yield Problem(f"{at}.pool", "names no GPU pool", m.pool, f"use one of {sorted(spec.pools_by_name)}")
+            yield Problem(f"{at}.pool", "names no GPU pool", m.pool, one_of(m.pool, list(spec.pools_by_name)))
         if isinstance(m.architecture, str) and m.architecture not in ARCHITECTURES:
             yield Problem(
                 f"{at}.architecture",
                 "unknown architecture",
                 m.architecture,
-                f"use one of {sorted(ARCHITECTURES)} or give layers/heads/kvHeads/headDim/paramsB explicitly",
+                one_of(m.architecture, list(ARCHITECTURES))
+                + " or give layers/heads/kvHeads/headDim/paramsB explicitly",
             )
         if m.tenant and m.tenant not in queues:
-            yield Problem(f"{at}.tenant", "names no scheduling queue", m.tenant, f"use one of {sorted(queues)}")
+            yield Problem(f"{at}.tenant", "names no scheduling queue", m.tenant, one_of(m.tenant, list(queues)))
         if m.sizing == "manual":
             if m.mode == "aggregated" and (m.worker is None or m.prefill or m.decode):
                 yield Problem(at, "aggregated mode needs `worker` and no prefill/decode", m.mode, "set worker: {...}")

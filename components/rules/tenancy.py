@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 from components.constants import MODEL_CACHE_MOUNT
-from components.rules import Problem, rule
+from components.rules import Problem, one_of, rule
 from components.spec import StackSpec
 
 # Namespaces a tenant must never share: a default-deny NetworkPolicy there would cut the platform itself off.
@@ -132,7 +132,7 @@ def triton_placement(spec: StackSpec) -> Iterator[Problem]:
             continue
         pool = spec.pool(t.pool)
         if pool is None:
-            yield Problem(f"{at}.pool", "names no GPU pool", t.pool, f"use one of {sorted(spec.pools_by_name)}")
+            yield Problem(f"{at}.pool", "names no GPU pool", t.pool, one_of(t.pool, list(spec.pools_by_name)))
             continue
         nt = spec.node_type(pool)
         if nt is None:

@@ -16,6 +16,7 @@ class SpecModel(BaseModel):
         frozen=True,
         use_attribute_docstrings=False,
         validate_default=True,
+        allow_inf_nan=False,  # .inf / .nan are never a size, count, rate or latency
     )
 
 

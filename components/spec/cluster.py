@@ -7,13 +7,14 @@ from typing import Literal
 from pydantic import Field
 
 from components.spec.base import SpecModel
+from components.spec.types import MAX_NODES, Cidr, UniqueList
 
 
 class SystemNodes(SpecModel):
     instance_type: str = Field("m7i.2xlarge", description="EC2 instance type of the CPU node group for operators.")
-    min: int = Field(2, ge=1, description="Minimum CPU system nodes.")
-    desired: int = Field(2, ge=1, description="Desired CPU system nodes.")
-    max: int = Field(4, ge=1, description="Maximum CPU system nodes.")
+    min: int = Field(2, ge=1, le=MAX_NODES, description="Minimum CPU system nodes.")
+    desired: int = Field(2, ge=1, le=MAX_NODES, description="Desired CPU system nodes.")
+    max: int = Field(4, ge=1, le=MAX_NODES, description="Maximum CPU system nodes.")
 
 
 class AccessEntry(SpecModel):
@@ -37,9 +38,10 @@ class ClusterSpec(SpecModel):
     endpoint_public_access: bool = Field(
         False, description="Expose the EKS API endpoint publicly (only to `publicAccessCidrs`)."
     )
-    public_access_cidrs: list[str] = Field(
+    public_access_cidrs: UniqueList[Cidr] = Field(
         default_factory=list,
-        description="CIDRs allowed to reach a public EKS endpoint; required when public.",
+        max_length=40,
+        description="CIDRs allowed to reach a public EKS endpoint; required when public (EKS allows at most 40).",
     )
     node_os: Literal["al2023", "bottlerocket", "ubuntu-22.04", "ubuntu-24.04", "rhel-9"] | None = Field(
         None,
@@ -63,7 +65,7 @@ class ClusterSpec(SpecModel):
         description="IMDSv2 (tokens required) PUT response hop limit of every node (aws). 2 lets containers that "
         "read instance metadata (NCCL/EFA topology detection, node agents) reach it; 1 confines it to the host.",
     )
-    control_plane_logs: list[Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]] = Field(
+    control_plane_logs: UniqueList[Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]] = Field(
         default_factory=lambda: ["api", "audit", "authenticator"],  # type: ignore[arg-type]
         description="EKS control-plane log types sent to CloudWatch Logs (aws).",
     )

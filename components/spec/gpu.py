@@ -7,12 +7,13 @@ from typing import Literal
 from pydantic import Field
 
 from components.spec.base import SpecModel
+from components.spec.types import MAX_NODES, AbsolutePath, DnsSubdomain, LabelKey, Labels, LabelValue, UniqueList
 
 
 class NodeCount(SpecModel):
-    min: int = Field(ge=0, description="Minimum nodes (0 lets an autoscaled pool sleep).")
-    max: int = Field(ge=1, description="Maximum nodes.")
-    desired: int | None = Field(None, ge=0, description="Desired nodes at creation (default: min).")
+    min: int = Field(ge=0, le=MAX_NODES, description="Minimum nodes (0 lets an autoscaled pool sleep).")
+    max: int = Field(ge=1, le=MAX_NODES, description="Maximum nodes (Kubernetes supports at most 5,000 per cluster).")
+    desired: int | None = Field(None, ge=0, le=MAX_NODES, description="Desired nodes at creation (default: min).")
 
     @property
     def resolved_desired(self) -> int:
@@ -30,15 +31,15 @@ class CapacitySpec(SpecModel):
 
 class LocalNvmeSpec(SpecModel):
     raid0: bool = Field(True, description="Assemble the local NVMe devices into one RAID0 array at boot.")
-    mount_path: str = Field("/mnt/nvme", description="Where the array is mounted on the host.")
+    mount_path: AbsolutePath = Field("/mnt/nvme", description="Where the array is mounted on the host.")
 
 
 class MigSpec(SpecModel):
     strategy: Literal["none", "single", "mixed"] = Field("none", description="GPU Operator MIG strategy.")
-    config: str | None = Field(
+    config: LabelValue | None = Field(
         None, description="MIG config name for the nvidia.com/mig.config label, e.g. all-1g.10gb."
     )
-    profiles: list[str] = Field(default_factory=list, description="MIG profiles used; must exist for the GPU.")
+    profiles: UniqueList[str] = Field(default_factory=list, description="MIG profiles used; must exist for the GPU.")
 
 
 class AcceptanceSpec(SpecModel):
@@ -53,13 +54,16 @@ class AcceptanceSpec(SpecModel):
 
 
 class Taint(SpecModel):
-    key: str = Field(description="Taint key.")
-    value: str = Field("", description="Taint value.")
+    key: LabelKey = Field(description="Taint key (label key syntax).")
+    value: LabelValue = Field("", description="Taint value (label value syntax).")
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = Field("NoSchedule", description="Effect.")
 
 
 class GpuPoolSpec(SpecModel):
-    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,30}$", description="Pool name; node label and resource prefix.")
+    name: str = Field(
+        pattern=r"^[a-z]([a-z0-9-]{0,29}[a-z0-9])?$",
+        description="Pool name; node label and resource prefix (lowercase letters, digits, '-'; at most 31).",
+    )
     gpu: str = Field(description="GPU model, a key of the GPU catalog (e.g. h100-sxm-80gb).")
     instance_type: str = Field(
         description="Node type, a key of the node catalog: an EC2 instance type (aws) or a bare-metal system "
@@ -74,13 +78,13 @@ class GpuPoolSpec(SpecModel):
     local_nvme: LocalNvmeSpec | None = Field(
         None, description="Local NVMe RAID0 for KV-cache spill and model staging; absent = not used."
     )
-    node_names: list[str] = Field(
+    node_names: UniqueList[DnsSubdomain] = Field(
         default_factory=list, description="Existing clusters: the nodes of this pool, by name."
     )
-    node_selector: dict[str, str] = Field(
+    node_selector: Labels = Field(
         default_factory=dict, description="Existing clusters: a label selector that picks this pool's nodes."
     )
-    labels: dict[str, str] = Field(default_factory=dict, description="Extra node labels.")
+    labels: Labels = Field(default_factory=dict, description="Extra node labels.")
     taints: list[Taint] = Field(
         default_factory=list, description="Extra taints; nvidia.com/gpu=present:NoSchedule is always added."
     )
@@ -89,7 +93,9 @@ class GpuPoolSpec(SpecModel):
     compute_domain: bool = Field(
         False, description="GB200 NVL72: create a DRA ComputeDomain (IMEX) spanning the pool's NVLink domain."
     )
-    max_unavailable: int = Field(1, ge=1, description="Nodes updated at once during a rolling node update.")
+    max_unavailable: int = Field(
+        1, ge=1, le=MAX_NODES, description="Nodes updated at once during a rolling node update."
+    )
     root_volume_gi: int = Field(
         500,
         ge=64,
@@ -118,7 +124,11 @@ class DriverSpec(SpecModel):
 
 
 class GpuOperatorSpec(SpecModel):
-    version: str = Field("v26.7.0", description="GPU Operator chart version (must be in the compatibility matrix).")
+    version: str = Field(
+        "v26.7.0",
+        pattern=r"^v\d+\.\d+\.\d+$",
+        description="GPU Operator chart version, vMAJOR.MINOR.PATCH (must be in the compatibility matrix).",
+    )
     driver: DriverSpec = Field(default_factory=DriverSpec, description="NVIDIA driver.")
     toolkit: bool = Field(True, description="NVIDIA Container Toolkit.")
     device_plugin: bool = Field(True, description="NVIDIA device plugin.")

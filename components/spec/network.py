@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from components.spec.base import SpecModel
+from components.spec.types import Cidr, DnsSubdomain, LabelKey, LabelValue, UniqueList
 
 FabricType = Literal["efa", "infiniband", "roce", "tcp"]
+# An RDMA device (mlx5_0) or a Linux netdev (ibp24s0): IFNAMSIZ allows 15 characters.
+RdmaDevice = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+NetDev = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,15}$")]
 RDMA_FABRICS: frozenset[str] = frozenset({"efa", "infiniband", "roce"})
 
 
@@ -18,7 +22,7 @@ class RailMapping(SpecModel):
 
 
 class FabricIpam(SpecModel):
-    cidr: str = Field("192.168.0.0/16", description="Range split into one NV-IPAM IPPool per rail.")
+    cidr: Cidr = Field("192.168.0.0/16", description="Range split into one NV-IPAM IPPool per rail.")
     per_node_block_size: int = Field(16, ge=2, description="Addresses NV-IPAM hands each node per rail.")
 
 
@@ -36,11 +40,11 @@ class FabricSpec(SpecModel):
     mtu: int | None = Field(
         None, ge=1280, le=9216, description="MTU of the secondary networks (default: 4092 IB, 9000 RoCE)."
     )
-    devices: list[str] = Field(
+    devices: UniqueList[RdmaDevice] = Field(
         default_factory=list,
         description="RDMA devices (mlx5_*) in rail order, for infiniband/roce; one per rail.",
     )
-    interfaces: list[str] = Field(
+    interfaces: UniqueList[NetDev] = Field(
         default_factory=list,
         description="Netdevs (e.g. ibp24s0, ens1f0np0) in rail order; used for secondary networks and NCCL.",
     )
@@ -72,25 +76,25 @@ class FabricSpec(SpecModel):
 
 
 class NodeTopology(SpecModel):
-    rack: str | None = Field(None, description="Rack the node sits in.")
-    nvlink_domain: str | None = Field(None, description="NVLink domain (clique) of the node.")
-    rail_group: str | None = Field(None, description="Rail group (scalable unit) of the node.")
+    rack: LabelValue | None = Field(None, description="Rack the node sits in.")
+    nvlink_domain: LabelValue | None = Field(None, description="NVLink domain (clique) of the node.")
+    rail_group: LabelValue | None = Field(None, description="Rail group (scalable unit) of the node.")
 
 
 class TopologySpec(SpecModel):
     enabled: bool = Field(
         False, description="Label nodes with rack/NVLink-domain/rail and create Grove/KAI topology objects."
     )
-    rack_label: str = Field("topology.kubernetes.io/rack", description="Node label naming the rack.")
-    nvlink_domain_label: str = Field(
+    rack_label: LabelKey = Field("topology.kubernetes.io/rack", description="Node label naming the rack.")
+    nvlink_domain_label: LabelKey = Field(
         "nvidia.com/gpu.clique", description="Node label naming the NVLink domain (clique)."
     )
-    rail_group_label: str = Field(
+    rail_group_label: LabelKey = Field(
         "inference-ra.nvidia.com/rail-group",
         description="Node label naming the rail group (scalable unit): nodes sharing it reach each other through "
         "the same rail leaf switches, one hop on every rail.",
     )
-    nodes: dict[str, NodeTopology] = Field(
+    nodes: dict[DnsSubdomain, NodeTopology] = Field(
         default_factory=dict,
         description="Existing clusters: per node name, its rack / NVLink domain / rail group, written as node "
         "labels. Leave empty when the provider already labels nodes (GPU feature discovery sets the clique).",
@@ -98,14 +102,15 @@ class TopologySpec(SpecModel):
 
 
 class NetworkSpec(SpecModel):
-    vpc_cidr: str = Field("10.0.0.0/16", description="VPC CIDR (aws).")
-    availability_zones: list[str] = Field(
-        default_factory=list, description="Availability zones; one private subnet each (aws)."
+    vpc_cidr: Cidr = Field("10.0.0.0/16", description="VPC CIDR (aws).")
+    availability_zones: UniqueList[str] = Field(
+        default_factory=list,
+        description="Availability zones of `aws:region` (e.g. us-east-2a); one private subnet each (aws).",
     )
     nat_gateways: Literal["single", "per-az"] = Field(
         "single", description="One NAT gateway, or one per AZ for zonal resilience (aws)."
     )
-    endpoints: list[Literal["s3", "ecr.api", "ecr.dkr", "sts", "logs"]] = Field(
+    endpoints: UniqueList[Literal["s3", "ecr.api", "ecr.dkr", "sts", "logs"]] = Field(
         default_factory=lambda: ["s3", "ecr.api", "ecr.dkr", "sts"],  # type: ignore[arg-type]
         description="VPC endpoints so image pulls and model downloads stay off NAT (aws).",
     )

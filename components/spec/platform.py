@@ -7,27 +7,28 @@ from typing import Any, Literal
 from pydantic import Field
 
 from components.spec.base import SpecModel
+from components.spec.types import NAME_PATTERN, Cidr, DnsLabel, UniqueList
 
 
 class QueueSpec(SpecModel):
-    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,40}$", description="Tenant / KAI queue name.")
-    namespace: str | None = Field(None, description="Tenant namespace (default: the queue name).")
+    name: str = Field(pattern=NAME_PATTERN, description="Tenant / KAI queue name.")
+    namespace: DnsLabel | None = Field(None, description="Tenant namespace (default: the queue name).")
     gpu_quota: int = Field(0, ge=0, description="Guaranteed GPUs (KAI deserved quota).")
     gpu_limit: int | None = Field(None, ge=0, description="GPU limit (default: no limit).")
     over_quota_weight: int = Field(1, ge=0, description="Share of idle GPUs above quota.")
     priority: int | None = Field(None, description="Queue priority (KAI default 100; higher is served first).")
-    admin_groups: list[str] = Field(
+    admin_groups: UniqueList[str] = Field(
         default_factory=list,
         description="Identity-provider groups bound to the tenant's deployer Role (manage graphs in the namespace).",
     )
-    viewer_groups: list[str] = Field(
+    viewer_groups: UniqueList[str] = Field(
         default_factory=list, description="Identity-provider groups bound to the tenant's read-only viewer Role."
     )
-    ingress_from_namespaces: list[str] = Field(
+    ingress_from_namespaces: UniqueList[DnsLabel] = Field(
         default_factory=list,
         description="Namespaces allowed to reach the tenant's frontends and Triton servers (empty: any namespace).",
     )
-    egress_cidrs: list[str] = Field(
+    egress_cidrs: UniqueList[Cidr] = Field(
         default_factory=lambda: ["0.0.0.0/0"],
         description="Destinations of HTTPS egress (model hubs, object storage, kube-apiserver); narrow it to "
         "your proxy, mirror and API endpoint CIDRs.",
@@ -48,7 +49,7 @@ class SchedulingSpec(SpecModel):
     queues: list[QueueSpec] = Field(default_factory=list, description="Tenants and their GPU queues.")
     parent_queue: str = Field(
         "inference-ra",
-        pattern=r"^[a-z][a-z0-9-]{0,40}$",
+        pattern=NAME_PATTERN,
         description="KAI parent (department) queue the tenant queues hang under; KAI schedules only leaf queues.",
     )
     topology_aware: bool = Field(False, description="Place multinode replicas within racks / NVLink domains.")
@@ -58,10 +59,12 @@ class PrometheusSpec(SpecModel):
     mode: Literal["deploy", "external"] = Field(
         "deploy", description="Deploy kube-prometheus-stack, or use an existing Prometheus at `url`."
     )
-    url: str | None = Field(None, description="Existing Prometheus URL (mode external).")
+    url: str | None = Field(
+        None, pattern=r"^https?://[^\s/]+(/\S*)?$", description="Existing Prometheus URL (mode external)."
+    )
     retention: str = Field("15d", pattern=r"^\d+[hdwy]$", description="Metrics retention.")
     storage_gi: int = Field(100, ge=1, description="Prometheus volume size, GiB.")
-    namespace: str = Field("monitoring", description="Namespace of the monitoring stack.")
+    namespace: DnsLabel = Field("monitoring", description="Namespace of the monitoring stack.")
     operator_crds: bool = Field(
         True,
         description="Render PodMonitors, ServiceMonitors and PrometheusRules (mode external: the existing "
@@ -94,7 +97,7 @@ class PolicySpec(SpecModel):
         default_factory=dict, description="Per-rule enforcement level overrides, by rule name."
     )
     config: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Per-rule configuration, by rule name.")
-    allowed_registries: list[str] = Field(
+    allowed_registries: UniqueList[str] = Field(
         default_factory=lambda: [
             "nvcr.io",
             "registry.k8s.io",

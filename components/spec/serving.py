@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Discriminator, Field, Tag
 
 from components.spec.base import SpecModel, key_or_object
+from components.spec.types import MAX_PODS, NAME_PATTERN, DnsLabel, DnsSubdomain, UniqueList
 
 Engine = Literal["vllm", "sglang", "trtllm"]
 Dtype = Literal["bf16", "fp16", "fp8", "nvfp4", "mxfp4"]
@@ -37,7 +38,7 @@ class WorkerSpec(SpecModel):
     pipeline_parallel: int = Field(1, ge=1, description="Pipeline parallel size.")
     data_parallel: int = Field(1, ge=1, description="Data parallel size (attention DP for MoE).")
     expert_parallel: bool = Field(False, description="Enable expert parallelism (MoE).")
-    replicas: int = Field(1, ge=0, description="Worker replicas.")
+    replicas: int = Field(1, ge=0, le=MAX_PODS, description="Worker replicas.")
     multinode: bool = Field(False, description="Allow one replica to span nodes (GPUs per replica > GPUs per node).")
     extra_args: list[str] = Field(default_factory=list, description="Extra engine arguments, appended verbatim.")
 
@@ -74,8 +75,8 @@ class AutoscalingSpec(SpecModel):
     mode: Literal["none", "planner-sla", "keda"] = Field(
         "none", description="Dynamo Planner in SLA mode, KEDA on Prometheus, or fixed replicas."
     )
-    min_replicas: int = Field(1, ge=0, description="Minimum replicas of each scaled worker.")
-    max_replicas: int = Field(1, ge=1, description="Maximum replicas of each scaled worker.")
+    min_replicas: int = Field(1, ge=0, le=MAX_PODS, description="Minimum replicas of each scaled worker.")
+    max_replicas: int = Field(1, ge=1, le=MAX_PODS, description="Maximum replicas of each scaled worker.")
 
 
 class QuantizeSpec(SpecModel):
@@ -91,20 +92,24 @@ class OptimizationSpec(SpecModel):
 
 class BenchmarkSpec(SpecModel):
     enabled: bool = Field(False, description="Run an AIPerf job against the model's frontend.")
-    concurrency: list[int] = Field(
-        default_factory=lambda: [1, 8, 32, 64], description="Concurrency sweep of the benchmark."
+    concurrency: UniqueList[Annotated[int, Field(ge=1, le=MAX_PODS)]] = Field(
+        default_factory=lambda: [1, 8, 32, 64],
+        min_length=1,
+        description="Concurrency sweep of the benchmark (each level >= 1, each once).",
     )
 
 
 class ModelSpec(SpecModel):
-    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,40}$", description="Graph name (DynamoGraphDeployment).")
+    name: str = Field(pattern=NAME_PATTERN, description="Graph name (DynamoGraphDeployment); an RFC 1123 label.")
     model: str = Field(description="Served model id (HF repo id or cache path).")
     architecture: ArchitectureRef = Field(
         description="Architecture catalog key (e.g. llama-3.3-70b) or explicit dimensions."
     )
     engine: Engine = Field("vllm", description="Inference engine.")
     pool: str = Field(description="GPU pool the workers run on.")
-    namespace: str | None = Field(None, description="Namespace (default: the tenant's, else `dynamo`).")
+    namespace: DnsLabel | None = Field(
+        None, description="Namespace (default: the tenant's, else `dynamo`); never a system or operator namespace."
+    )
     tenant: str | None = Field(None, description="KAI queue / tenant that owns the graph.")
     weights_dtype: Dtype = Field("bf16", description="Dtype of the served weights.")
     kv_dtype: Dtype = Field("bf16", description="KV cache dtype.")
@@ -117,7 +122,7 @@ class ModelSpec(SpecModel):
     worker: WorkerSpec | None = Field(None, description="Aggregated worker (mode aggregated).")
     prefill: WorkerSpec | None = Field(None, description="Prefill worker (mode disaggregated).")
     decode: WorkerSpec | None = Field(None, description="Decode worker (mode disaggregated).")
-    frontend_replicas: int = Field(1, ge=1, description="Frontend (HTTP + router) replicas.")
+    frontend_replicas: int = Field(1, ge=1, le=MAX_PODS, description="Frontend (HTTP + router) replicas.")
     router: Literal["kv", "round-robin", "random"] = Field("kv", description="Frontend router mode.")
     kv_overlap_weight: float = Field(
         1.0, ge=0, description="KV router weight of prefix overlap against load (router kv)."
@@ -152,25 +157,27 @@ class ModelSpec(SpecModel):
 
 
 class DynamoSpec(SpecModel):
-    version: str = Field("1.4.0", description="Dynamo platform chart and runtime image version.")
+    version: str = Field(
+        "1.4.0", pattern=r"^\d+\.\d+\.\d+$", description="Dynamo platform chart and runtime image version (semver)."
+    )
     grove: bool = Field(False, description="Gang-schedule multinode graphs with Grove.")
     kai_scheduler: bool = Field(False, description="Schedule workers with the KAI Scheduler and its queues.")
-    namespace: str = Field("dynamo-system", description="Namespace of the Dynamo operator and NATS.")
+    namespace: DnsLabel = Field("dynamo-system", description="Namespace of the Dynamo operator and NATS.")
     nats: bool = Field(True, description="Install the platform chart's NATS (KV events and router replica sync).")
 
 
 class TritonModelSpec(SpecModel):
-    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,40}$", description="Triton deployment name.")
+    name: str = Field(pattern=NAME_PATTERN, description="Triton deployment name; an RFC 1123 label.")
     repository: str = Field(description="Model repository: s3://bucket/prefix or a path in the model cache.")
-    backends: list[Literal["tensorrt", "onnxruntime", "pytorch", "python"]] = Field(
+    backends: UniqueList[Literal["tensorrt", "onnxruntime", "pytorch", "python"]] = Field(
         default_factory=lambda: ["onnxruntime"],  # type: ignore[arg-type]
         description="Backends the repository uses.",
     )
     pool: str | None = Field(None, description="GPU pool (absent: CPU nodes).")
     gpus: int = Field(1, ge=0, description="GPUs per replica.")
-    replicas: int = Field(1, ge=1, description="Minimum replicas.")
-    max_replicas: int = Field(4, ge=1, description="HPA maximum replicas.")
-    namespace: str = Field("triton", description="Namespace.")
+    replicas: int = Field(1, ge=1, le=MAX_PODS, description="Minimum replicas.")
+    max_replicas: int = Field(4, ge=1, le=MAX_PODS, description="HPA maximum replicas.")
+    namespace: DnsLabel = Field("triton", description="Namespace; never a system or operator namespace.")
     cpu: int = Field(4, ge=1, description="CPU request per replica, cores (the HPA scales on its utilization).")
     memory_gi: int = Field(16, ge=1, description="Memory request and limit per replica, GiB.")
     target_cpu_utilization: int = Field(
@@ -183,7 +190,7 @@ class TritonModelSpec(SpecModel):
         "absent: AWS S3.",
     )
     s3_region: str | None = Field(None, description="S3 region (AWS_DEFAULT_REGION; default: the stack's region).")
-    s3_credentials_secret: str | None = Field(
+    s3_credentials_secret: DnsSubdomain | None = Field(
         None,
         description="Secret in the namespace with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the repository "
         "(needed off AWS; on EKS the IRSA model-reader role is used instead).",

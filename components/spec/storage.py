@@ -7,12 +7,13 @@ from typing import Annotated, Literal
 from pydantic import Discriminator, Field, Tag
 
 from components.spec.base import SpecModel, key_or_object
+from components.spec.types import DnsLabel, DnsSubdomain, RelativePath
 
 ParallelFsType = Literal["none", "fsx-lustre", "lustre", "weka", "vast", "gpfs", "nfs"]
 
 
 class LocalNvmeStorage(SpecModel):
-    storage_class: str = Field(
+    storage_class: DnsSubdomain = Field(
         "local-nvme",
         description="StorageClass of the local NVMe volumes (pools whose localNvme.mountPath differs from the "
         "first pool's get `<storageClass>-<pool>`).",
@@ -36,17 +37,17 @@ class CsiSpec(SpecModel):
     mount_options: list[str] = Field(
         default_factory=list, description="Extra mount options, appended to the profile's defaults."
     )
-    secret_name: str | None = Field(
+    secret_name: DnsSubdomain | None = Field(
         None, description="CSI API secret the vendor driver needs (WEKA, VAST; created by the storage admin)."
     )
-    secret_namespace: str | None = Field(
+    secret_namespace: DnsLabel | None = Field(
         None, description="Namespace of secretName (default: the vendor driver's namespace)."
     )
     parameters: dict[str, str] = Field(
         default_factory=dict,
         description="Extra StorageClass parameters, merged over the profile's (e.g. vip_pool_name for VAST).",
     )
-    sub_dir: str = Field(
+    sub_dir: RelativePath = Field(
         "model-cache", description="Directory of the shared model cache on the filesystem (static volumes)."
     )
     volume_handle: str | None = Field(
@@ -66,6 +67,7 @@ class ParallelFsSpec(SpecModel):
     )
     throughput_m_bps_per_ti_b: int = Field(
         250,
+        ge=1,
         alias="throughputMBpsPerTiB",
         description="Throughput per TiB (FSx PERSISTENT_2: 125, 250, 500 or 1000); the read budget for cold start.",
     )
@@ -103,7 +105,7 @@ PrefetchRef = Annotated[
 
 class ModelCacheSpec(SpecModel):
     size_gi: int = Field(1024, ge=1, description="Model cache PVC size in GiB.")
-    storage_class: str | None = Field(
+    storage_class: DnsSubdomain | None = Field(
         None, description="StorageClass of the cache PVC (default: the parallel filesystem's)."
     )
     access_mode: Literal["ReadWriteMany", "ReadWriteOnce"] = Field(
@@ -116,7 +118,11 @@ class ModelCacheSpec(SpecModel):
 
 class ModelBucketSpec(SpecModel):
     create: bool = Field(True, description="Create a versioned, encrypted S3 bucket for model weights (aws).")
-    name: str | None = Field(None, description="Bucket name (default: <cluster>-models-<account>).")
+    name: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+        description="Bucket name (default: <cluster>-models-<account>); S3 bucket naming rules.",
+    )
 
 
 class StorageSpec(SpecModel):

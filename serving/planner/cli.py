@@ -6,6 +6,7 @@ it into exit 2. An SLO no deployment can meet is also reported this way, with th
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +62,14 @@ def run_size(a: SizeArgs) -> dict[str, Any]:
         raise ValueError(f"--weights-dtype {a.weights_dtype} needs FP4 tensor cores; {gpu.name} has none (use fp8)")
     if "fp8" in (a.weights_dtype, a.kv_dtype) and gpu.fp8_tflops == 0:
         raise ValueError(f"fp8 needs FP8 tensor cores; {gpu.name} has none (use bf16)")
+    for flag, number in (
+        ("--ttft-ms", a.ttft_ms),
+        ("--itl-ms", a.itl_ms),
+        ("--rps", a.rps),
+        ("--cold-start-s", a.cold_start_s),
+    ):
+        if number is not None and not math.isfinite(number):
+            raise ValueError(f"{flag} must be a finite number (got {number})")
     if a.cold_start_s <= 0:
         raise ValueError(f"--cold-start-s must be > 0 (got {a.cold_start_s})")
     for flag, value in (("--isl", a.isl), ("--osl", a.osl), ("--ttft-ms", a.ttft_ms), ("--itl-ms", a.itl_ms)):
@@ -86,4 +95,69 @@ def run_size(a: SizeArgs) -> dict[str, Any]:
     result = plan(target, workload, modes)  # type: ignore[arg-type]
     if not result.feasible:
         raise ValueError(result.explanation)
-    return summarize(result)
+    summary = summarize(result)
+    bad = [k for k, v in summary.items() if isinstance(v, float) and not math.isfinite(v)]
+    if bad:  # `--json` is strict JSON: never NaN or Infinity
+        raise ValueError(f"the planner produced non-finite {', '.join(bad)} for these inputs; please report it")
+    return summary
+
+
+# Human output: readable labels with units (the JSON keys stay the contract).
+_LABELS: dict[str, str] = {
+    "feasible": "feasible",
+    "model": "model",
+    "gpu": "GPU",
+    "nodeType": "node type",
+    "weightsDtype": "weights dtype",
+    "kvDtype": "KV cache dtype",
+    "weightsBytes": "weights",
+    "kvBytesPerToken": "KV cache per token",
+    "mode": "mode",
+    "tensorParallel": "tensor parallel (decode / aggregated)",
+    "replicas": "replicas (decode / aggregated)",
+    "prefillTensorParallel": "prefill tensor parallel",
+    "prefillReplicas": "prefill replicas",
+    "gpus": "GPUs",
+    "nodes": "nodes",
+    "kvCapacityTokensPerReplica": "KV cache capacity per replica (tokens)",
+    "maxConcurrencyPerReplica": "max concurrent requests per replica",
+    "batchPerReplica": "running batch per replica",
+    "prefillMs": "prefill time (ms)",
+    "ttftMs": "time to first token, p95 (ms)",
+    "itlMs": "inter-token latency, p95 (ms)",
+    "requestsPerSecond": "requests per second",
+    "tokensPerSecondPerGpu": "output tokens per second per GPU",
+    "costPerHour": "cost, GPU share ($/hour)",
+    "nodesCostPerHour": "cost, whole nodes ($/hour)",
+    "costPerMillionTokens": "cost per million output tokens ($)",
+    "costPerMillionTotalTokens": "cost per million input+output tokens ($)",
+    "kvWorkingSetGiB": "KV working set (GiB)",
+    "hostRamGiBPerReplica": "host-RAM KV tier per replica (GiB)",
+    "nvmeGiBPerReplica": "NVMe KV tier per replica (GiB)",
+    "kvWorkingSetUncoveredGiB": "KV working set not covered by tiers (GiB)",
+    "coldStartReadGBpsPerReplica": "cold-start read per replica (GB/s)",
+    "coldStartReadGBpsAllReplicas": "cold-start read, all replicas (GB/s)",
+    "bindingConstraint": "binding constraint",
+    "meetsSlo": "meets the SLO",
+}
+
+
+def _human(key: str, value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if key == "weightsBytes":
+        return f"{value / 1e9:,.1f} GB"
+    if key == "kvBytesPerToken":
+        return f"{value / 1024:,.0f} KiB"
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1 else f"{value:,.2f}".rstrip("0").rstrip(".")
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def human_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, value) rows of a `run_size` result for the table, in the JSON's order, explanation left out."""
+    return [(_LABELS.get(k, k), _human(k, v)) for k, v in summary.items() if k not in ("explanation", "rejected")]

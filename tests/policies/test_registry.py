@@ -116,3 +116,12 @@ def test_docs_list_every_rule_with_its_default_level() -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "policy.md").read_text()
     for name, rule in load_rules().items():
         assert f"| `{name}` | {rule.module} | {rule.level} |" in doc, f"docs/policy.md misses {name}"
+
+
+def test_rejects_an_invalid_regex_in_rule_config_as_a_config_error() -> None:
+    """An uncompilable pattern is exit 2 at the key path, not a "rule failed" violation on every resource."""
+    with pytest.raises(PolicyConfigError) as info:
+        resolve(config={"no-secret-literals": {"extraPatterns": ["(unclosed"]}})
+    ((path, message, _fix),) = info.value.problems
+    assert path == "policy.config.no-secret-literals.extraPatterns.0"
+    assert "not a valid regular expression" in message

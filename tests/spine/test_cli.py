@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from stacks.cli import app
@@ -90,6 +91,8 @@ def test_validate_plan_dir_finds_invalid_object(tmp_path: Path) -> None:
     ns = next(r for r in plan["resources"] if r["type"] == "kubernetes:core/v1:Namespace")
     ns["inputs"]["spec"] = {"finalizers": "kubernetes"}  # must be a list
     (out / "plan.json").write_text(json.dumps(plan))
+    manifest = out / "manifests" / "_cluster" / "Namespace-dynamo.yaml"
+    manifest.write_text(yaml.safe_dump(ns["inputs"]))  # plan and manifest agree: the schema check decides
     result = runner.invoke(app, ["validate", "--plan", str(out)])
     assert result.exit_code == 1
     assert "spec/finalizers" in result.output

@@ -20,8 +20,8 @@ def test_unknown_key_names_its_path() -> None:
     cfg = stack_config("aws-h100")
     cfg["serving"]["models"][0]["decode"]["tensorParalel"] = 4
     assert errors_of(cfg) == [
-        "inference-ra:serving.models[0].decode.tensorParalel: unknown key (got 4; remove it or fix its spelling "
-        "(`inference-ra schema` lists the keys))"
+        "inference-ra:serving.models[0].decode.tensorParalel: unknown key (got 4; did you mean `tensorParallel`?; "
+        "otherwise remove it (`inference-ra schema` lists the keys))"
     ]
 
 
