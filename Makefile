@@ -9,6 +9,7 @@ UPSTREAM ?= $(abspath ../shared/upstream)
 export PYTHONPATH := $(CURDIR)
 export INFERENCE_RA_CRD_DIR ?= $(UPSTREAM)/crds
 export INFERENCE_RA_CHART_VALUES_DIR ?= $(UPSTREAM)/chart-values
+export INFERENCE_RA_CHARTS_DIR ?= $(UPSTREAM)/charts
 
 .PHONY: venv synth test golden docs lint validate check fmt clean
 
@@ -49,4 +50,4 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf out .cache .pytest_cache .mypy_cache .ruff_cache

@@ -11,9 +11,9 @@ from typing import Any
 
 import yaml
 
+from components.charts import CHART_TYPES
 from stacks.engine import Plan, Registration
 
-CHART_TYPE = "kubernetes:helm.sh/v4:Chart"
 
 
 def dump_yaml(obj: Any) -> str:
@@ -28,7 +28,7 @@ def is_k8s_object(r: Registration) -> bool:
     return (
         r.custom
         and r.type.startswith("kubernetes:")
-        and r.type != CHART_TYPE
+        and r.type not in CHART_TYPES
         and "apiVersion" in r.inputs
         and "kind" in r.inputs
     )
@@ -45,6 +45,17 @@ def manifest_path(obj: dict[str, Any], patch: bool = False) -> str:
     ns = meta.get("namespace") or "_cluster"
     suffix = ".patch" if patch else ""
     return f"{ns}/{obj['kind']}-{meta.get('name')}{suffix}.yaml"
+
+
+def write_chart_objects(plan: Plan, manifests: Path) -> None:
+    """Rendered chart objects: manifests/_charts/<release>/<namespace or _cluster>/<kind>-<name>.yaml (stacks/charts)."""
+    if plan.charts is None:
+        return
+    for written in plan.charts.written.values():
+        for w in written:
+            path = manifests / w.file
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(w.text, encoding="utf-8")
 
 
 def write_plan(plan: Plan, out_dir: Path, report_md: str) -> Path:
@@ -65,6 +76,7 @@ def write_plan(plan: Plan, out_dir: Path, report_md: str) -> Path:
             path = tmp / "manifests" / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(dump_yaml(r.inputs), encoding="utf-8")
+        write_chart_objects(plan, tmp / "manifests")
         (tmp / "report.md").write_text(report_md, encoding="utf-8")
         if out_dir.exists():
             shutil.rmtree(out_dir)

@@ -5,6 +5,11 @@
   API server's `fieldValidation=Strict` is (unknown fields rejected unless the schema preserves them).
 - Helm charts: every values key must exist in the chart's upstream values.yaml (free-form maps accepted where the
   upstream default is an empty map, a list or a scalar placeholder).
+- Rendered chart objects (stacks/charts): the same checks, custom resources against the CRDs the stack's charts
+  install first (the schema the API server will enforce), then the upstream CRDs; counted per chart. A finding
+  inside a chart names the template; findings triaged as upstream's own (components/catalog/upstream_defects.py)
+  are reported as such and do not fail; a chart synth did not render is a finding (nothing was checked).
+- Reference integrity (stacks/references.py): every name a pod or custom resource refers to exists.
 Compiled validators are cached per (version, apiVersion, kind): a schema is compiled once per process.
 """
 
@@ -18,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 import kubernetes_validate.utils as kvu
@@ -26,9 +31,12 @@ import referencing
 import yaml
 
 from components.catalog import CHARTS, ChartRef
+from components.charts import CHART_TYPES
 from components.k8s import is_builtin, split_api_version
 
-CHART_TYPE = "kubernetes:helm.sh/v4:Chart"
+if TYPE_CHECKING:
+    from components.spec import StackSpec
+    from stacks.charts.loaded import ChartView
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -44,11 +52,20 @@ class Finding:
 
 
 @dataclass
+class ChartCount:
+    objects: int = 0
+    findings: int = 0
+    upstream: int = 0
+
+
+@dataclass
 class Result:
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     checked_objects: int = 0
     checked_charts: int = 0
+    upstream: list[Finding] = field(default_factory=list)  # triaged upstream chart defects: reported, not failing
+    charts: dict[str, ChartCount] = field(default_factory=dict)  # release -> rendered objects checked / findings
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -56,6 +73,11 @@ class Result:
             "checkedCharts": self.checked_charts,
             "notes": self.notes,
             "findings": [{"resource": f.resource, "path": f.path, "message": f.message} for f in self.findings],
+            "upstream": [{"resource": f.resource, "path": f.path, "message": f.message} for f in self.upstream],
+            "charts": {
+                k: {"objects": c.objects, "findings": c.findings, "upstream": c.upstream}
+                for k, c in sorted(self.charts.items())
+            },
         }
 
 
@@ -102,6 +124,12 @@ def strictify(schema: Any) -> Any:
     """Reject unknown fields like the API server's strict field validation, except where the schema preserves them."""
     if isinstance(schema, dict):
         out = {k: strictify(v) for k, v in schema.items()}
+        # OpenAPI v3.0 (CRD structural schemas) writes exclusive bounds as booleans next to minimum/maximum;
+        # JSON Schema draft 7 wants the bound itself (a boolean would read as the number 0 or 1)
+        for bound, exclusive in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
+            if isinstance(out.get(exclusive), bool):
+                if out.pop(exclusive) and bound in out:
+                    out[exclusive] = out.pop(bound)
         if (
             "properties" in out
             and "additionalProperties" not in out
@@ -176,6 +204,28 @@ def cr_validator(crd_dir: str, group: str, version: str, kind: str) -> jsonschem
     props["kind"] = {"type": "string"}
     props["metadata"] = {"type": "object"}
     return jsonschema.Draft7Validator(strict)
+
+
+def _strict_cr_validator(schema: dict[str, Any]) -> jsonschema.protocols.Validator:
+    strict = strictify(copy.deepcopy(schema))
+    props = strict.setdefault("properties", {})
+    props["apiVersion"] = {"type": "string"}
+    props["kind"] = {"type": "string"}
+    props["metadata"] = {"type": "object"}
+    return jsonschema.Draft7Validator(strict)
+
+
+def crd_index(crds: list[dict[str, Any]]) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """(group, version, kind) -> openAPIV3Schema of every served version of the given CRD objects."""
+    out: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for crd in crds:
+        spec = crd.get("spec") or {}
+        group, kind = spec.get("group"), (spec.get("names") or {}).get("kind")
+        for ver in spec.get("versions") or []:
+            if group and kind and ver.get("served", True):
+                schema = (ver.get("schema") or {}).get("openAPIV3Schema") or {"type": "object"}
+                out.setdefault((str(group), str(ver["name"]), str(kind)), schema)
+    return out
 
 
 # ------------------------------------------------------------------------------------------------ chart values
@@ -305,8 +355,13 @@ class Validator:
         self.kubernetes_version = kubernetes_version
         self.crd_dir = str(crd_dir.resolve()) if crd_dir and crd_dir.is_dir() else None
         self.chart_values_dir = chart_values_dir if chart_values_dir and chart_values_dir.is_dir() else None
+        self._stack_validators: dict[int, jsonschema.protocols.Validator] = {}
 
-    def validate_object(self, obj: dict[str, Any]) -> list[Finding]:
+    def validate_object(
+        self, obj: dict[str, Any], stack_crds: dict[tuple[str, str, str], dict[str, Any]] | None = None
+    ) -> list[Finding]:
+        """One object: core kinds strictly; a custom resource against the stack's own CRD (`stack_crds`: what the
+        charts install) when there is one, else the upstream CRD directory."""
         what = _describe(obj)
         if not (obj.get("metadata") or {}).get("name"):
             return [Finding(what, "metadata.name", "every object needs an explicit name")]
@@ -316,12 +371,20 @@ class Validator:
             if validator is None:
                 return [Finding(what, "", f"no Kubernetes {self.kubernetes_version} schema for {api_version} {kind}")]
         else:
-            if self.crd_dir is None:
-                return []
             group, version = split_api_version(api_version)
-            validator = cr_validator(self.crd_dir, group, version, kind)
-            if validator is None:
-                return [Finding(what, "", f"no served CRD version {api_version} {kind} in {self.crd_dir}")]
+            schema = (stack_crds or {}).get((group, version, kind))
+            if schema is not None:
+                key = id(schema)
+                validator = self._stack_validators.get(key)
+                if validator is None:
+                    validator = self._stack_validators[key] = _strict_cr_validator(schema)
+            else:
+                if self.crd_dir is None:
+                    return []
+                validator = cr_validator(self.crd_dir, group, version, kind)
+                if validator is None:
+                    where = f"the stack's charts or {self.crd_dir}" if stack_crds is not None else self.crd_dir
+                    return [Finding(what, "", f"no served CRD version {api_version} {kind} in {where}")]
         return [Finding(what, path, msg) for path, msg in _errors(validator, obj)]
 
     def unverified_chart(self, inputs: dict[str, Any]) -> str | None:
@@ -353,7 +416,11 @@ class Validator:
             )
         ]
 
-    def validate_plan(self, plan: dict[str, Any]) -> Result:
+    def validate_plan(
+        self, plan: dict[str, Any], charts: list[ChartView] | None = None, spec: StackSpec | None = None
+    ) -> Result:
+        """Every object of the plan; with `charts` (stacks/charts/loaded.py) also every rendered chart object and
+        the references between all of them."""
         result = Result()
         if self.crd_dir is None:
             result.notes.append("custom resources not validated: no --crd-dir / INFERENCE_RA_CRD_DIR")
@@ -361,7 +428,7 @@ class Validator:
             result.notes.append("chart values not validated: no --chart-values-dir / INFERENCE_RA_CHART_VALUES_DIR")
         for r in plan["resources"]:
             inputs = r.get("inputs") or {}
-            if r["type"] == CHART_TYPE:
+            if r["type"] in CHART_TYPES:
                 note = self.unverified_chart(inputs)
                 if note and note not in result.notes:
                     result.notes.append(note)
@@ -371,4 +438,8 @@ class Validator:
             elif r["type"].startswith("kubernetes:") and "apiVersion" in inputs and "kind" in inputs:
                 result.checked_objects += 1
                 result.findings += self.validate_object(inputs)
+        if charts is not None:
+            from stacks.charts.checks import check_rendered
+
+            check_rendered(self, plan, charts, result, spec)
         return result
