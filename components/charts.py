@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components.catalog.versions import ChartRef, MirrorValue
+from components.catalog.chart_resources import CHART_RESOURCES
+from components.catalog.versions import CHARTS, ChartRef, MirrorValue
 from components.images import mirror_image, mirror_repository
 from components.spec.charts import ChartsSpec, ImagesSpec
 
@@ -33,8 +34,8 @@ CHART_TYPES: frozenset[str] = frozenset({CHART_TYPE, RELEASE_TYPE})
 class ChartSettings:
     """The stack's chart source and image mirror, as the program applies them to every chart."""
 
-    charts: ChartsSpec = ChartsSpec()
-    images: ImagesSpec = ImagesSpec()
+    charts: ChartsSpec = field(default_factory=ChartsSpec)
+    images: ImagesSpec = field(default_factory=ImagesSpec)
 
 
 _active = ChartSettings()
@@ -99,9 +100,16 @@ def _mirrored(mv: MirrorValue, mirror: str) -> Any:
     return mirror_image(mv.default, mirror) if mv.form == "image" else mirror_repository(mv.default, mirror)
 
 
+def catalog_key(ref: ChartRef) -> str:
+    return next(key for key, entry in CHARTS.items() if entry is ref or entry == ref)
+
+
 def chart_values(ref: ChartRef, values: Mapping[str, Any], images: ImagesSpec) -> dict[str, Any]:
-    """The values a chart is installed with: the stack's, plus the catalog's image values under the mirror."""
+    """The values a chart is installed with: the stack's; the catalog's container resources of its pods
+    (components/catalog/chart_resources.py) where the stack sets none; the catalog's image values under the mirror."""
     out = copy.deepcopy(dict(values))
+    for default in CHART_RESOURCES.get(catalog_key(ref), ()):
+        _set_default(out, default.path, copy.deepcopy(default.value))
     if images.mirror:
         for mv in ref.mirror_values:
             _set_default(out, mv.path, _mirrored(mv, images.mirror))

@@ -31,6 +31,20 @@ CR_IMAGE_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
 # Custom resources whose components are given as {repository, image, version} triplets (GPU Operator
 # ClusterPolicy, Network Operator NicClusterPolicy): the operator pulls `<repository>/<image>:<version>`.
 TRIPLET_GROUPS: frozenset[str] = frozenset({"nvidia.com", "mellanox.com"})
+# Components a ClusterPolicy switch turns off as a group: the GPU Operator deploys the sandbox (VM passthrough /
+# vGPU / Kata) operands only with `sandboxWorkloads.enabled` (NVIDIA GPU Operator docs, "GPU Operator with KubeVirt").
+TRIPLET_GATES: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {
+    ("nvidia.com", "ClusterPolicy"): {
+        "spec.sandboxWorkloads.enabled": (
+            "sandboxDevicePlugin",
+            "kataSandboxDevicePlugin",
+            "vfioManager",
+            "vgpuDeviceManager",
+            "vgpuManager",
+            "kataManager",
+        )
+    }
+}
 
 
 def split_image(image: str) -> tuple[str, str, str, str]:
@@ -91,10 +105,10 @@ def _pod_images(value: Any, path: str) -> Iterator[tuple[str, Mapping[str, Any]]
     if isinstance(value, Mapping):
         for key in _POD_CONTAINER_KEYS:
             items = value.get(key)
-            if isinstance(items, list) and items and all(isinstance(c, Mapping) for c in items):
-                if any("image" in c for c in items):
-                    for i, c in enumerate(items):
-                        yield f"{path}.{key}[{i}]" if path else f"{key}[{i}]", c
+            containers = isinstance(items, list) and items and all(isinstance(c, Mapping) for c in items)
+            if containers and any("image" in c for c in items):  # type: ignore[union-attr]
+                for i, c in enumerate(items):  # type: ignore[arg-type]
+                    yield f"{path}.{key}[{i}]" if path else f"{key}[{i}]", c
         for key, sub in value.items():
             if key in _POD_CONTAINER_KEYS:
                 continue
@@ -137,8 +151,15 @@ def images_of(obj: Mapping[str, Any]) -> list[ImageUse]:
         if isinstance(value, str) and value:
             out.append(ImageUse(field_path, value))
     if group in TRIPLET_GROUPS:
+        gated = {
+            component
+            for switch, components in TRIPLET_GATES.get((group, kind), {}).items()
+            if _get(obj, switch) is not True
+            for component in components
+        }
         for p, t, enabled in _triplets(obj.get("spec"), "spec"):
-            if enabled:
+            component = p.split(".")[1] if "." in p else ""
+            if enabled and component not in gated:
                 out.append(ImageUse(p, f"{t['repository']}/{t['image']}:{t['version']}"))
     return out
 

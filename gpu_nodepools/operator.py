@@ -126,7 +126,9 @@ def dra_resource_api(kubernetes_version: str) -> str:
     in 1.32. The chart picks the highest version Helm's `.Capabilities` has, and Helm's default API set (client
     side, as helm.v4.Chart renders) includes v1 whatever the cluster serves: so the stack sets it."""
     minor = int(kubernetes_version.split(".")[1])
-    return "resource.k8s.io/v1" if minor >= 34 else "resource.k8s.io/v1beta2" if minor == 33 else "resource.k8s.io/v1beta1"
+    return (
+        "resource.k8s.io/v1" if minor >= 34 else "resource.k8s.io/v1beta2" if minor == 33 else "resource.k8s.io/v1beta1"
+    )
 
 
 def dra_driver_values(spec: StackSpec) -> dict[str, Any]:

@@ -42,18 +42,32 @@ def default_dir(flag: str | None, env: str, sub: str) -> Path | None:
     return candidate if candidate.is_dir() else None
 
 
-def synth_or_exit(stack: str) -> tuple[str, Plan]:
-    """Synthesize a stack for a verb: bad config exits 2 with every problem, a failing program exits 1."""
+CHARTS_DIR_HELP = "Local copies of the pinned charts for offline rendering (env INFERENCE_RA_CHARTS_DIR)."
+ALLOW_UNRENDERED_HELP = "Write the plan even if a chart cannot be found offline (its objects stay unchecked)."
+
+
+def synth_or_exit(stack: str, charts_dir: str | None = None, allow_unrendered: bool = False) -> tuple[str, Plan]:
+    """Synthesize a stack for a verb: bad config or a chart that cannot be found exits 2 with every problem; a
+    failing program or a chart Helm cannot render exits 1."""
+    from stacks.charts import ChartSourceError, HelmRenderError
     from stacks.engine import SynthError
     from stacks.engine import synth as run_synth
 
     try:
         stack_file = read_stack_file(stack)
-        return stack_file.name, run_synth(stack_file)
+        plan = run_synth(
+            stack_file,
+            charts_dir=default_dir(charts_dir, "INFERENCE_RA_CHARTS_DIR", "charts"),
+            allow_unrendered_charts=allow_unrendered,
+        )
+        return stack_file.name, plan
     except SpecError as exc:
         raise fail_config(exc) from None
-    except SynthError as exc:
-        err.print(f"[bold red]synth failed[/]: {exc}", soft_wrap=True)
+    except ChartSourceError as exc:
+        err.print(f"[bold red]chart not available offline[/]: {exc}", soft_wrap=True, markup=False)
+        raise typer.Exit(2) from None
+    except (SynthError, HelmRenderError) as exc:
+        err.print(f"[bold red]synth failed[/]: {exc}", soft_wrap=True, markup=False)
         raise typer.Exit(1) from None
 
 
@@ -65,12 +79,14 @@ def max_gpus(spec: StackSpec) -> int:
 def synth(
     stack: Annotated[str, typer.Argument(help="Stack name (stacks/Pulumi.<STACK>.yaml) or path.")],
     out_dir: Annotated[str | None, typer.Option("--out", help="Output directory (default out/<STACK>).")] = None,
+    charts_dir: Annotated[str | None, typer.Option("--charts-dir", help=CHARTS_DIR_HELP)] = None,
+    allow_unrendered: Annotated[bool, typer.Option("--allow-unrendered-charts", help=ALLOW_UNRENDERED_HELP)] = False,
 ) -> None:
-    """Render the stack offline: plan.json, manifests/, report.md."""
+    """Render the stack offline: plan.json, manifests/ (chart objects under manifests/_charts/), report.md."""
     from stacks.output import write_plan
     from stacks.report import render_report
 
-    name, plan = synth_or_exit(stack)
+    name, plan = synth_or_exit(stack, charts_dir, allow_unrendered)
     target = write_plan(plan, Path(out_dir or f"out/{name}"), render_report(plan))
     table = Table(title=f"inference-ra synth {name}", show_lines=False)
     table.add_column("resource type")
@@ -83,6 +99,17 @@ def synth(
         f"{len(plan.resources)} resources, {len(spec.gpu_pools)} GPU pools (up to {max_gpus(spec)} GPUs), "
         f"{len(spec.serving.models)} models -> {target}"
     )
+    if plan.charts is not None and (plan.charts.renderings or plan.charts.skipped):
+        objects = sum(len(w) for w in plan.charts.written.values())
+        out.print(
+            f"{len(plan.charts.renderings)} charts rendered ({objects} objects under manifests/_charts) in "
+            f"{plan.charts.seconds:.2f} s"
+            + (
+                f"; [yellow]{len(plan.charts.skipped)} not rendered[/] (--allow-unrendered-charts)"
+                if plan.charts.skipped
+                else ""
+            )
+        )
 
 
 @app.command()
@@ -98,29 +125,35 @@ def validate(
         str | None, typer.Option("--kubernetes-version", help="Schemas of this version (with --plan).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Findings as JSON.")] = False,
+    charts_dir: Annotated[str | None, typer.Option("--charts-dir", help=CHARTS_DIR_HELP)] = None,
 ) -> None:
-    """Validate every object: core kinds strictly, CRs against upstream CRDs, chart values keys."""
+    """Validate every object, rendered chart objects included: core kinds strictly, CRs against the charts' and
+    upstream CRDs, chart values keys, and that every referenced object exists."""
+    from stacks.charts.loaded import ChartView, views_from_dir, views_from_plan
     from stacks.validate import Validator, load_plan_dir
 
     if bool(stack) == bool(plan_dir):
         err.print("give exactly one of STACK or --plan DIR")
         raise typer.Exit(2)
+    spec: StackSpec | None = None
+    views: list[ChartView]
     try:
         if plan_dir:
             plan_json = load_plan_dir(Path(plan_dir))
+            views = views_from_dir(plan_json, Path(plan_dir))
             k8s_version = kubernetes_version
-            if k8s_version is None:
-                try:  # the stack file that produced the plan knows its Kubernetes version
-                    from components.loader import spec_from_stack_file
+            try:  # the stack file that produced the plan knows its Kubernetes version and declared objects
+                from components.loader import spec_from_stack_file
 
-                    k8s_version = spec_from_stack_file(read_stack_file(plan_json["stack"])).cluster.kubernetes_version
-                except (SpecError, KeyError):
-                    k8s_version = None
+                spec = spec_from_stack_file(read_stack_file(plan_json["stack"]))
+                k8s_version = k8s_version or spec.cluster.kubernetes_version
+            except (SpecError, KeyError):
+                spec = None
         else:
-            from stacks.engine import synth as run_synth
-
-            plan = run_synth(read_stack_file(stack or ""))
+            _name, plan = synth_or_exit(stack or "", charts_dir)
             plan_json = plan.to_json()
+            views = views_from_plan(plan)
+            spec = plan.spec
             k8s_version = plan.spec.cluster.kubernetes_version
     except SpecError as exc:
         raise fail_config(exc) from None
@@ -131,17 +164,26 @@ def validate(
         kubernetes_version=k8s_version or "1.33",
         crd_dir=default_dir(crd_dir, "INFERENCE_RA_CRD_DIR", "crds"),
         chart_values_dir=default_dir(chart_values_dir, "INFERENCE_RA_CHART_VALUES_DIR", "chart-values"),
+        charts_dir=default_dir(charts_dir, "INFERENCE_RA_CHARTS_DIR", "charts"),
     )
-    result = validator.validate_plan(plan_json)
+    result = validator.validate_plan(plan_json, views, spec)
     if as_json:
         out.print_json(json.dumps(result.to_json()))
     else:
         for note in result.notes:
             err.print(f"[yellow]note[/]: {note}", soft_wrap=True)
+        for f in result.upstream:
+            out.print(f"UPSTREAM {f.render()}", soft_wrap=True, markup=False)
         for f in result.findings:
-            out.print(f"[red]INVALID[/] {f.render()}", soft_wrap=True, markup=True)
+            out.print(f"INVALID {f.render()}", soft_wrap=True, markup=False)
+        for release, c in sorted(result.charts.items()):
+            out.print(
+                f"chart {release}: {c.objects} rendered objects, {c.findings} finding(s), {c.upstream} upstream",
+                markup=False,
+            )
+        rendered = sum(c.objects for c in result.charts.values())
         out.print(
-            f"{result.checked_objects} objects, {result.checked_charts} charts checked: "
+            f"{result.checked_objects} objects, {result.checked_charts} charts ({rendered} rendered objects) checked: "
             f"{len(result.findings)} finding(s)"
         )
     raise typer.Exit(1 if result.findings else 0)
@@ -225,16 +267,19 @@ def check(
     """Run the policy rules (the CrossGuard pack's functions) offline; exit 1 on a mandatory violation."""
     from policies.registry import PolicyConfigError
     from policies.runner import evaluate, mandatory, resources_from_plan, settings_for
+    from stacks.charts.loaded import ChartView, chart_resources, views_from_dir, views_from_plan
 
     if not stack and not plan_dir:
         err.print("give STACK, --plan DIR, or both (the stack's policy key applies to the plan)")
         raise typer.Exit(2)
     spec: StackSpec | None = None
+    chart_views: list[ChartView] = []
     try:
         if plan_dir:
             from stacks.validate import load_plan_dir
 
             plan_json = load_plan_dir(Path(plan_dir))
+            chart_views = views_from_dir(plan_json, Path(plan_dir))
             name = stack or str(plan_json.get("stack", ""))
             try:
                 from components.loader import spec_from_stack_file
@@ -245,15 +290,9 @@ def check(
                     raise  # a stack that exists but is invalid is bad config, not "no stack"
                 err.print(f"[yellow]note[/]: no stack file for {name!r}: default policy levels and config")
         else:
-            from stacks.engine import SynthError
-            from stacks.engine import synth as run_synth
-
-            try:
-                plan = run_synth(read_stack_file(stack or ""))
-            except SynthError as exc:
-                err.print(f"[bold red]synth failed[/]: {exc}", soft_wrap=True)
-                raise typer.Exit(1) from None
+            _name, plan = synth_or_exit(stack or "")
             plan_json, spec = plan.to_json(), plan.spec
+            chart_views = views_from_plan(plan)
         settings = settings_for(spec)
     except SpecError as exc:
         raise fail_config(exc) from None
@@ -265,7 +304,8 @@ def check(
     except (OSError, ValueError) as exc:
         err.print(f"cannot read plan: {exc}")
         raise typer.Exit(2) from None
-    findings = evaluate(resources_from_plan(plan_json), settings)
+    # the plan's resources and every object its charts render (the pods of the operators included)
+    findings = evaluate(resources_from_plan(plan_json) + chart_resources(chart_views), settings)
     blocking = mandatory(findings)
     if as_json:
         doc = {

@@ -15,7 +15,6 @@ from components.charts import CHART_TYPES
 from stacks.engine import Plan, Registration
 
 
-
 def dump_yaml(obj: Any) -> str:
     return yaml.safe_dump(obj, sort_keys=True, default_flow_style=False, allow_unicode=True, width=120)
 
@@ -48,7 +47,7 @@ def manifest_path(obj: dict[str, Any], patch: bool = False) -> str:
 
 
 def write_chart_objects(plan: Plan, manifests: Path) -> None:
-    """Rendered chart objects: manifests/_charts/<release>/<namespace or _cluster>/<kind>-<name>.yaml (stacks/charts)."""
+    """Rendered chart objects (stacks/charts) as manifests/_charts/<release>/<ns or _cluster>/<kind>-<name>.yaml."""
     if plan.charts is None:
         return
     for written in plan.charts.written.values():

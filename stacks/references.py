@@ -134,7 +134,11 @@ def _pod_refs(resource_type: str, obj: Mapping[str, Any]) -> Iterator[Ref]:
         for i, vol in enumerate(_seq(spec.get("volumes"))):
             vol = _map(vol)
             at = f"{base}.volumes[{i}]"
-            secret, cm, pvc = _map(vol.get("secret")), _map(vol.get("configMap")), _map(vol.get("persistentVolumeClaim"))
+            secret, cm, pvc = (
+                _map(vol.get("secret")),
+                _map(vol.get("configMap")),
+                _map(vol.get("persistentVolumeClaim")),
+            )
             if secret.get("secretName") and not secret.get("optional"):
                 yield Ref("Secret", str(secret["secretName"]), ns, f"{at}.secret")
             if cm.get("name") and not cm.get("optional"):
@@ -377,7 +381,9 @@ def spec_declared(spec: StackSpec | None) -> list[Declared]:
         out.append(Declared("Secret", ns, csi.secret_name, "storage.parallelFs.csi.secretName"))
     for i, t in enumerate(spec.serving.triton):
         if t.s3_credentials_secret:
-            out.append(Declared("Secret", t.namespace, t.s3_credentials_secret, f"serving.triton[{i}].s3CredentialsSecret"))
+            out.append(
+                Declared("Secret", t.namespace, t.s3_credentials_secret, f"serving.triton[{i}].s3CredentialsSecret")
+            )
     return out
 
 

@@ -53,7 +53,10 @@ def read_side(plan_dir: Path) -> PlanSide:
         raise ReviewError(f"{plan_dir} has no plan.json (run `inference-ra synth` first)")
     report = plan_dir / "report.md"
     capacity = parse_capacity_totals(report.read_text(encoding="utf-8")) if report.is_file() else None
-    return PlanSide(json.loads(plan_file.read_text(encoding="utf-8")), capacity)
+    from stacks.charts.loaded import plan_with_chart_objects
+
+    # rendered chart objects join the resources: a values change that alters a DaemonSet shows as that change
+    return PlanSide(plan_with_chart_objects(json.loads(plan_file.read_text(encoding="utf-8")), plan_dir), capacity)
 
 
 def plan_dirs(root: Path) -> dict[str, Path]:

@@ -127,9 +127,8 @@ def strictify(schema: Any) -> Any:
         # OpenAPI v3.0 (CRD structural schemas) writes exclusive bounds as booleans next to minimum/maximum;
         # JSON Schema draft 7 wants the bound itself (a boolean would read as the number 0 or 1)
         for bound, exclusive in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
-            if isinstance(out.get(exclusive), bool):
-                if out.pop(exclusive) and bound in out:
-                    out[exclusive] = out.pop(bound)
+            if isinstance(out.get(exclusive), bool) and out.pop(exclusive) and bound in out:
+                out[exclusive] = out.pop(bound)
         if (
             "properties" in out
             and "additionalProperties" not in out
@@ -350,12 +349,17 @@ def _errors(validator: jsonschema.protocols.Validator, obj: dict[str, Any]) -> l
 
 class Validator:
     def __init__(
-        self, kubernetes_version: str, crd_dir: Path | None = None, chart_values_dir: Path | None = None
+        self,
+        kubernetes_version: str,
+        crd_dir: Path | None = None,
+        chart_values_dir: Path | None = None,
+        charts_dir: Path | None = None,
     ) -> None:
         self.kubernetes_version = kubernetes_version
         self.crd_dir = str(crd_dir.resolve()) if crd_dir and crd_dir.is_dir() else None
         self.chart_values_dir = chart_values_dir if chart_values_dir and chart_values_dir.is_dir() else None
         self._stack_validators: dict[int, jsonschema.protocols.Validator] = {}
+        self.charts_dir = charts_dir  # the charts themselves: values keys of subcharts too (stacks/charts)
 
     def validate_object(
         self, obj: dict[str, Any], stack_crds: dict[tuple[str, str, str], dict[str, Any]] | None = None
@@ -409,11 +413,19 @@ class Validator:
             if parent == chart and (self.chart_values_dir / sub_file).is_file():
                 sub = chart_defaults(str(self.chart_values_dir / sub_file))
                 defaults = {**defaults, key: merge_defaults(sub, defaults.get(key) or {})}
+        from stacks.charts.locate import chart_defaults as rendered_chart_defaults
+        from stacks.charts.locate import default_charts_dir
+
+        found = rendered_chart_defaults(inputs, self.charts_dir or default_charts_dir())
+        templates = ""
+        if found is not None:  # the chart itself: every subchart's defaults under its key, as Helm coalesces them
+            defaults, templates = merge_defaults(found[0], defaults), found[1]
         return [
             Finding(what, f"values.{p}", "key does not exist in the chart's values.yaml")
             for p in unknown_value_keys(
                 inputs.get("values") or {}, defaults, values_path=str(self.chart_values_dir / values_file)
             )
+            if f".Values.{p}" not in templates  # no default, but a template of the chart reads it
         ]
 
     def validate_plan(

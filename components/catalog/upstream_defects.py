@@ -17,3 +17,33 @@ class UpstreamDefect:
 
 
 UPSTREAM_DEFECTS: tuple[UpstreamDefect, ...] = ()
+
+
+@dataclass(frozen=True)
+class PolicyGap:
+    """A policy finding on a chart pod that no value of the chart can fix (the template has no knob): exempted
+    from its rule by name, with the reason; docs/charts.md lists them."""
+
+    rule: str
+    chart: str
+    container: str  # `<namespace>/<Kind>/<name>/<container>`
+    reason: str
+
+
+POLICY_GAPS: tuple[PolicyGap, ...] = (
+    PolicyGap(
+        "container-resources",
+        "dynamo-platform",
+        "dynamo-system/Deployment/dynamo-platform-dynamo-operator-controller-manager/crd-apply",
+        "dynamo-operator 1.4.0 templates/deployment.yaml renders the crd-apply init container without resources and "
+        "reads no value for them; it runs once per operator start (applies the Dynamo CRDs).",
+    ),
+    PolicyGap(
+        "container-resources",
+        "dra-driver-nvidia-gpu",
+        "nvidia-dra-driver/DaemonSet/dra-driver-nvidia-gpu-kubelet-plugin/init-container",
+        "dra-driver-nvidia-gpu 0.4.1 values.yaml has kubeletPlugin.containers.init.resources, but "
+        "templates/kubeletplugin.yaml never reads it (a value without a reader); the init container waits for the "
+        "driver root and exits.",
+    ),
+)

@@ -35,7 +35,9 @@ def builtin_api_versions(version: str) -> frozenset[str]:
     if not known:
         raise ValueError(f"kubernetes-validate has no schemas for Kubernetes {version}")
     schema_version = known[-1]
-    defs = kvu.schema_contents(f"kubernetes-json-schema/v{schema_version}-local-strict/_definitions.json", schema_version)
+    defs = kvu.schema_contents(
+        f"kubernetes-json-schema/v{schema_version}-local-strict/_definitions.json", schema_version
+    )
     out: set[str] = set()
     for definition in (defs.get("$defs") or {}).values():
         gvks = definition.get("x-kubernetes-group-version-kind") or []

@@ -12,14 +12,14 @@ from components.charts import CHART_TYPES
 if TYPE_CHECKING:
     from components.spec import StackSpec
     from stacks.charts.loaded import ChartObject, ChartView
-    from stacks.validate import Finding, Result, Validator
+    from stacks.validate import Result, Validator
 
 
 def known_defect(view: ChartView, obj: ChartObject, message: str) -> UpstreamDefect | None:
     for d in UPSTREAM_DEFECTS:
-        if d.chart == view.chart and d.version == view.version and obj.template.endswith(d.template):
-            if d.message in message:
-                return d
+        matches = d.chart == view.chart and d.version == view.version and obj.template.endswith(d.template)
+        if matches and d.message in message:
+            return d
     return None
 
 
@@ -65,5 +65,3 @@ def check_rendered(
         for release, count in result.charts.items():
             if f"chart {release} template" in finding.resource and release in by_release:
                 count.findings += 1
-
-

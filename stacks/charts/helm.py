@@ -67,3 +67,15 @@ def render(
         raise HelmRenderError(str(exc)) from exc
     templates: dict[str, str] = json.loads(raw)
     return LoadedChart(metadata, crds, templates)
+
+
+def coalesced_defaults(path: Path) -> tuple[dict[str, Any], str]:
+    """The chart's default values coalesced with every subchart's under its key (chartutil.CoalesceValues: where
+    Helm reads a value), and the text of the chart's own templates (a key without a default may still have a
+    reader: `.Values.operator.resources`)."""
+    try:
+        with helm_python.Chart.load(path) as chart:
+            templates = "\n".join(t.get("data") or "" for t in chart.templates)
+            return chart.merge_values({}), templates
+    except helm_python.HelmError as exc:
+        raise HelmRenderError(str(exc)) from exc

@@ -117,7 +117,9 @@ def views_from_dir(plan_json: Mapping[str, Any], plan_dir: Path) -> list[ChartVi
 
 def _skipped(urn: str, name: str, inputs: Mapping[str, Any], reason: str) -> ChartView:
     chart = str(inputs.get("chart") or "").rstrip("/").rsplit("/", 1)[-1]
-    return ChartView(urn, name, str(inputs.get("namespace") or ""), chart, str(inputs.get("version") or ""), "", skipped=reason)
+    return ChartView(
+        urn, name, str(inputs.get("namespace") or ""), chart, str(inputs.get("version") or ""), "", skipped=reason
+    )
 
 
 def _view(
@@ -176,4 +178,30 @@ def chart_resources(views: list[ChartView]) -> list[Resource]:
                     depends_on=(view.urn,),
                 )
             )
+    return out
+
+
+def plan_with_chart_objects(plan_json: Mapping[str, Any], plan_dir: Path) -> dict[str, Any]:
+    """plan.json with every rendered chart object added as a resource (the chart's child, as Pulumi registers it),
+    so that `diff` shows changes inside charts and its policy pass sees chart pods. Charts not rendered add none."""
+    out = dict(plan_json)
+    resources = list(plan_json.get("resources", []))
+    for view in views_from_dir(plan_json, plan_dir):
+        for obj in view.objects:
+            urn = child_urn(view, obj)
+            resources.append(
+                {
+                    "urn": urn,
+                    "type": child_type(str(obj.obj.get("apiVersion") or ""), obj.kind),
+                    "name": urn.rsplit("::", 1)[-1],
+                    "parent": view.urn,
+                    "provider": "",
+                    "dependsOn": [],
+                    "protect": False,
+                    "retainOnDelete": False,
+                    "inputs": dict(obj.obj),
+                    "chartTemplate": obj.template,
+                }
+            )
+    out["resources"] = resources
     return out

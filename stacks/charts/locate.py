@@ -98,3 +98,23 @@ def locate(inputs: dict[str, Any], charts_dir: Path | None, stacks_dir: Path = S
         if not path.exists():
             raise ChartSourceError(f"chart {ref.name}@{ref.version}: {path} does not exist (charts.localDir)")
     return LocatedChart(ref, path, source, digest_of(path))
+
+
+_DEFAULTS: dict[str, tuple[dict[str, Any], str]] = {}
+
+
+def chart_defaults(inputs: dict[str, Any], charts_dir: Path | None) -> tuple[dict[str, Any], str] | None:
+    """(coalesced default values, the chart's template text) of the chart a resource installs, or None when it
+    cannot be found here (the caller then validates against the reference values.yaml alone)."""
+    from stacks.charts.helm import HelmRenderError, coalesced_defaults
+
+    try:
+        located = locate(inputs, charts_dir)
+    except ChartSourceError:
+        return None
+    if located.digest not in _DEFAULTS:
+        try:
+            _DEFAULTS[located.digest] = coalesced_defaults(located.path)
+        except HelmRenderError:
+            return None
+    return _DEFAULTS[located.digest]

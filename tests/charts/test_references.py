@@ -33,7 +33,9 @@ def _plan(*objects: dict[str, Any]) -> dict[str, Any]:
 
 def _view(*objects: dict[str, Any], chart: str = "demo", hooks: tuple[ChartHook, ...] = ()) -> ChartView:
     objs = tuple(ChartObject(f"{chart}/templates/t{i}.yaml", f"f{i}", o) for i, o in enumerate(objects))
-    return ChartView("urn:pulumi:s::p::kubernetes:helm.sh/v4:Chart::rel", "rel", "app", chart, "1.0", "helm.v4.Chart", objs, hooks)
+    return ChartView(
+        "urn:pulumi:s::p::kubernetes:helm.sh/v4:Chart::rel", "rel", "app", chart, "1.0", "helm.v4.Chart", objs, hooks
+    )
 
 
 def _messages(plan: dict[str, Any], views: list[ChartView] | None = None) -> list[str]:
@@ -46,7 +48,10 @@ def _messages(plan: dict[str, Any], views: list[ChartView] | None = None) -> lis
         ({"serviceAccountName": "runner"}, "ServiceAccount app/runner"),
         ({"volumes": [{"name": "v", "secret": {"secretName": "tls"}}]}, "Secret app/tls"),
         ({"volumes": [{"name": "v", "configMap": {"name": "cfg"}}]}, "ConfigMap app/cfg"),
-        ({"volumes": [{"name": "v", "persistentVolumeClaim": {"claimName": "data"}}]}, "PersistentVolumeClaim app/data"),
+        (
+            {"volumes": [{"name": "v", "persistentVolumeClaim": {"claimName": "data"}}]},
+            "PersistentVolumeClaim app/data",
+        ),
         ({"priorityClassName": "high"}, "PriorityClass high"),
         ({"runtimeClassName": "nvidia"}, "RuntimeClass nvidia"),
         ({"resourceClaims": [{"name": "c", "resourceClaimTemplateName": "rct"}]}, "ResourceClaimTemplate app/rct"),
@@ -107,7 +112,11 @@ def test_network_operator_networks_create_their_nad_at_run_time() -> None:
         "metadata": {"name": "rail-0"},
         "spec": {"networkNamespace": "app", "ipam": '{"type": "nv-ipam", "poolName": "rail-0"}'},
     }
-    pool = {"apiVersion": "nv-ipam.nvidia.com/v1alpha1", "kind": "IPPool", "metadata": {"name": "rail-0", "namespace": "nvi"}}
+    pool = {
+        "apiVersion": "nv-ipam.nvidia.com/v1alpha1",
+        "kind": "IPPool",
+        "metadata": {"name": "rail-0", "namespace": "nvi"},
+    }
     assert _messages(_plan(pod, net, pool)) == []
     net["spec"]["networkNamespace"] = "elsewhere"
     assert len(_messages(_plan(pod, net, pool))) == 1
@@ -120,7 +129,11 @@ def test_service_monitor_needs_a_service_with_its_labels() -> None:
         "metadata": {"name": "m", "namespace": "mon"},
         "spec": {"selector": {"matchLabels": {"app": "x"}}, "namespaceSelector": {"matchNames": ["app"]}},
     }
-    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "app", "labels": {"app": "x"}}}
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "s", "namespace": "app", "labels": {"app": "x"}},
+    }
     assert _messages(_plan(monitor, service)) == []
     assert "a Service labelled {'app': 'x'} in app" in _messages(_plan(monitor))[0]
 
@@ -161,8 +174,9 @@ def test_catches_the_kube_prometheus_stack_admission_secret_on_the_values_before
     findings = _kps_with(lambda v: v.pop("prometheusOperator"))
     assert len(findings) == 1
     assert "Secret monitoring/kube-prometheus-stack-admission" in findings[0]
-    assert "only the Helm hook templates/prometheus-operator/admission-webhooks/job-patch/job-createSecret.yaml" in (
-        findings[0]
+    assert (
+        "only the Helm hook templates/prometheus-operator/admission-webhooks/job-patch/job-createSecret.yaml"
+        in (findings[0])
     )
     assert "prometheusOperator.admissionWebhooks.enabled=false" in findings[0]
 

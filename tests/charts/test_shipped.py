@@ -49,4 +49,3 @@ def test_dra_driver_uses_the_resource_api_the_cluster_serves() -> None:
     dra = next(v for v in views_from_plan(plan) if v.chart == "dra-driver-nvidia-gpu")
     classes = [o.obj["apiVersion"] for o in dra.objects if o.kind == "DeviceClass"]
     assert classes and set(classes) == {"resource.k8s.io/v1beta2"}
-
