@@ -122,6 +122,11 @@ def synth_tree(tree: Path, stack: str, out: Path) -> PlanSide | None:
     if not (tree / "stacks" / f"Pulumi.{stack}.yaml").is_file():
         return None
     env = {**os.environ, "PYTHONPATH": str(tree)}
+    from stacks.charts import default_charts_dir
+
+    charts_dir = default_charts_dir()  # a temporary worktree has no ../shared beside it: hand on this checkout's
+    if charts_dir is not None:
+        env.setdefault("INFERENCE_RA_CHARTS_DIR", str(charts_dir.resolve()))
     proc = subprocess.run(
         [sys.executable, "-m", "stacks.cli", "synth", stack, "--out", str(out)],
         cwd=tree,

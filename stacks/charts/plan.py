@@ -20,7 +20,7 @@ import yaml
 from components.charts import CHART_TYPES, RELEASE_TYPE
 from stacks.charts.capabilities import builtin_api_versions, crd_api_versions, crd_scopes, kube_version
 from stacks.charts.locate import ChartSourceError, LocatedChart, default_charts_dir, locate
-from stacks.charts.render import ChartRendering, RenderedObject, hook_events, normalize, raw_render
+from stacks.charts.render import ChartRendering, RawRender, RenderedObject, hook_events, normalize, raw_render
 
 if TYPE_CHECKING:
     from stacks.engine import Plan, Registration
@@ -95,7 +95,7 @@ def render_plan(
     plan_objects = [r.inputs for r in plan.resources if r.custom and "kind" in r.inputs and "apiVersion" in r.inputs]
     base_apis = set(builtin_api_versions(kube)) | crd_api_versions(_crd_objects(plan_objects))
     apis = set(base_apis)
-    raw: dict[str, tuple[dict[str, Any], list[Any], list[Any], bool, float]] = {}
+    raw: dict[str, RawRender] = {}
     for passes in range(1, MAX_PASSES + 1):
         result.passes = passes
         for r in chart_resources:
@@ -110,14 +110,12 @@ def render_plan(
                 api_versions=sorted(apis),
                 skip_crds=bool(r.inputs.get("skipCrds")),
             )
-        installed = [crd for meta, docs, crds, _, _ in raw.values() for crd in _installed_crds(docs, crds)]
+        installed = [crd for r in raw.values() for crd in _installed_crds(r.docs, r.crds)]
         wanted = base_apis | crd_api_versions(installed)
         if wanted == apis:
             break
         apis = wanted
-    all_crds = _crd_objects(plan_objects) + [
-        crd for _m, docs, crds, _c, _s in raw.values() for crd in _installed_crds(docs, crds)
-    ]
+    all_crds = _crd_objects(plan_objects) + [crd for r in raw.values() for crd in _installed_crds(r.docs, r.crds)]
     scopes = crd_scopes(all_crds)
     mirror = plan.spec.images.mirror
     for r in chart_resources:
@@ -132,12 +130,12 @@ def render_plan(
 def _rendering(
     r: Registration,
     located: LocatedChart,
-    raw: tuple[dict[str, Any], list[tuple[str, dict[str, Any]]], list[tuple[str, dict[str, Any]]], bool, float],
+    raw: RawRender,
     kube: str,
     scopes: Mapping[tuple[str, str], bool],
     mirror: str | None,
 ) -> ChartRendering:
-    metadata, docs, crds, cached, seconds = raw
+    metadata, docs, crds = raw.metadata, raw.docs, raw.crds
     namespace = str(r.inputs.get("namespace") or "default")
     deploy = "release" if r.type == RELEASE_TYPE else "chart"
     rendering = ChartRendering(
@@ -148,8 +146,9 @@ def _rendering(
         metadata=metadata,
         deploy=deploy,
         kube_version=kube,
-        seconds=seconds,
-        cached=cached,
+        seconds=raw.seconds,
+        cached=raw.cached,
+        generated=list(raw.generated),
     )
     chart_mirror = mirror if deploy == "chart" else None  # the Pulumi transform rides on helm.v4.Chart only
     for template, doc in crds:
@@ -228,4 +227,6 @@ def rendered_json(rendering: ChartRendering, written: list[WrittenObject]) -> di
         "images": [
             {"image": image, "digest": split_image(image)[3] or None, "uses": n} for image, n in sorted(images.items())
         ],
+        # values Helm generates anew on every render (randAlphaNum, genCA, ...): new on each `pulumi up`
+        "generated": [{"template": t, "path": p} for t, p in rendering.generated],
     }
