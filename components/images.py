@@ -13,7 +13,6 @@ explicit (`nats:2.10` -> `<mirror>/docker.io/library/nats:2.10`): the layout `sk
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -164,9 +163,18 @@ def images_of(obj: Mapping[str, Any]) -> list[ImageUse]:
     return out
 
 
+def _copy(value: Any) -> Any:
+    """A copy of the maps and lists; leaves (strings, numbers, Pulumi Outputs) are shared, not copied."""
+    if isinstance(value, Mapping):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
 def mirror_object(obj: Mapping[str, Any], mirror: str | None) -> dict[str, Any]:
     """A copy of `obj` with every image it names under `mirror` (unchanged when mirror is None)."""
-    out = copy.deepcopy(dict(obj))
+    out: dict[str, Any] = _copy(obj)
     if not mirror:
         return out
     for _path, container in _pod_images(out, ""):

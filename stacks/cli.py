@@ -305,7 +305,8 @@ def check(
         err.print(f"cannot read plan: {exc}")
         raise typer.Exit(2) from None
     # the plan's resources and every object its charts render (the pods of the operators included)
-    findings = evaluate(resources_from_plan(plan_json) + chart_resources(chart_views), settings)
+    resources = resources_from_plan(plan_json) + chart_resources(chart_views)
+    findings = evaluate(resources, settings)
     blocking = mandatory(findings)
     if as_json:
         doc = {
@@ -327,7 +328,8 @@ def check(
             wide.print(table)
         disabled = sorted(n for n, level in settings.levels.items() if level == "disabled")
         out.print(
-            f"{len(settings.levels) - len(disabled)} rules on {len(plan_json.get('resources', []))} resources: "
+            f"{len(settings.levels) - len(disabled)} rules on {len(resources)} resources "
+            f"({len(resources) - len(plan_json.get('resources', []))} rendered from charts): "
             f"{len(blocking)} mandatory, {len(findings) - len(blocking)} advisory violation(s)"
             + (f"; disabled: {', '.join(disabled)}" if disabled else "")
         )

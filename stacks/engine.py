@@ -310,6 +310,8 @@ def _run_offline(
     except Exception as exc:
         raise SynthError(f"{type(exc).__name__}: {exc}") from exc
     finally:
+        with contextlib.suppress(Exception):  # the transforms' callback server (images.mirror), on this loop
+            loop.run_until_complete(psettings._shutdown_callbacks())
         _drain(loop)
         psettings.reset_options()
         pulumi.runtime.set_all_config({}, [])

@@ -110,6 +110,7 @@ def render_plan(
                 api_versions=sorted(apis),
                 skip_crds=bool(r.inputs.get("skipCrds")),
             )
+            _check_pinned(located[r.urn], raw[r.urn].metadata)
         installed = [crd for r in raw.values() for crd in _installed_crds(r.docs, r.crds)]
         wanted = base_apis | crd_api_versions(installed)
         if wanted == apis:
@@ -125,6 +126,17 @@ def render_plan(
             result.written[r.urn] = _written(rendering)
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _check_pinned(located: LocatedChart, metadata: Mapping[str, Any]) -> None:
+    """The copy rendered must be the chart the plan pins: same name, same version (fail closed)."""
+    ref = located.ref
+    name, version = str(metadata.get("name") or ""), str(metadata.get("version") or "")
+    if (name, version) != (ref.name, ref.version):
+        raise ChartSourceError(
+            f"chart {ref.name}@{ref.version}: {located.path} is not the pinned chart (its Chart.yaml says "
+            f"{name}@{version}); give the pinned copy"
+        )
 
 
 def _rendering(

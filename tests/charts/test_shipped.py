@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from components.catalog import CHARTS
@@ -49,3 +51,20 @@ def test_dra_driver_uses_the_resource_api_the_cluster_serves() -> None:
     dra = next(v for v in views_from_plan(plan) if v.chart == "dra-driver-nvidia-gpu")
     classes = [o.obj["apiVersion"] for o in dra.objects if o.kind == "DeviceClass"]
     assert classes and set(classes) == {"resource.k8s.io/v1beta2"}
+
+
+def test_validate_and_check_cover_rendered_objects_per_chart(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from stacks.cli import app
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["synth", "ncp-ib", "--out", str(tmp_path / "p")]).exit_code == 0
+    result = runner.invoke(app, ["validate", "--plan", str(tmp_path / "p")])
+    assert result.exit_code == 0, result.output
+    assert "chart kai-scheduler: 38 rendered objects, 0 finding(s), 0 upstream" in result.output
+    assert "chart nvidia-dra-driver: 19 rendered objects, 0 finding(s), 0 upstream" in result.output
+    check = runner.invoke(app, ["check", "--plan", str(tmp_path / "p"), "ncp-ib"])
+    assert check.exit_code == 0, check.output
+    rendered = sum(1 for _ in (tmp_path / "p" / "manifests" / "_charts").rglob("*.yaml"))
+    assert f"({rendered} rendered from charts)" in check.output
