@@ -11,6 +11,7 @@ function returns nothing offline (Pulumi's helm.v4.Chart runs it against the liv
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +25,10 @@ class HelmRenderError(Exception):
     """Helm could not load or render a chart (the message is Helm's, with the template path)."""
 
 
+@functools.cache
 def sdk_version() -> str:
-    """The Helm Go SDK compiled into libhelm_c (e.g. v4.2.3)."""
+    """The Helm Go SDK compiled into libhelm_c (e.g. v4.2.3). Cached: a forked child must not call into the Go
+    runtime of its parent (Go does not survive fork without exec; bench/synth_scale.py forks)."""
     return str(helm_python.helm_sdk_version())
 
 
