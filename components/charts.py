@@ -101,7 +101,8 @@ def _mirrored(mv: MirrorValue, mirror: str) -> Any:
 
 
 def catalog_key(ref: ChartRef) -> str:
-    return next(key for key, entry in CHARTS.items() if entry is ref or entry == ref)
+    """The catalog key of a chart reference ("" for one the catalog does not hold)."""
+    return next((key for key, entry in CHARTS.items() if entry is ref or entry == ref), "")
 
 
 def chart_values(ref: ChartRef, values: Mapping[str, Any], images: ImagesSpec) -> dict[str, Any]:

@@ -175,8 +175,14 @@ def _copy(value: Any) -> Any:
 def mirror_object(obj: Mapping[str, Any], mirror: str | None) -> dict[str, Any]:
     """A copy of `obj` with every image it names under `mirror` (unchanged when mirror is None)."""
     out: dict[str, Any] = _copy(obj)
+    mirror_in_place(out, mirror)
+    return out
+
+
+def mirror_in_place(out: dict[str, Any], mirror: str | None) -> None:
+    """Put every image `out` names under `mirror` (nothing when mirror is None), changing `out` itself."""
     if not mirror:
-        return out
+        return
     for _path, container in _pod_images(out, ""):
         if isinstance(container.get("image"), str):
             container["image"] = mirror_image(container["image"], mirror)  # type: ignore[index]
@@ -189,4 +195,3 @@ def mirror_object(obj: Mapping[str, Any], mirror: str | None) -> dict[str, Any]:
     if group in TRIPLET_GROUPS:
         for _p, t, _enabled in _triplets(out.get("spec"), "spec"):
             t["repository"] = mirror_repository(str(t["repository"]), mirror)  # type: ignore[index]
-    return out

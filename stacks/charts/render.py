@@ -28,12 +28,12 @@ from typing import Any
 
 import yaml
 
-from components.images import mirror_object
+from components.images import mirror_in_place
 from stacks.charts.capabilities import CLUSTER_SCOPED_BUILTINS
 from stacks.charts.helm import HelmRenderError, render, sdk_version
 from stacks.charts.locate import LocatedChart
 
-RENDERER_VERSION = "3"  # part of the cache key: bump when what is cached (parsed documents) changes
+RENDERER_VERSION = "5"  # part of the cache key: bump when what is cached (parsed documents) changes
 SECRET = "[secret]"
 HOOK_ANNOTATION = "helm.sh/hook"
 INSTALL_HOOKS = frozenset({"pre-install", "post-install"})
@@ -144,7 +144,8 @@ class RawRender:
     seconds: float = 0.0
 
 
-def _parse(loaded: Any, skip_crds: bool) -> tuple[list[tuple[str, dict[str, Any]]], list[tuple[str, dict[str, Any]]]]:
+def _parse(loaded: Any, skip_crds: bool) -> tuple[list[tuple[str, dict[str, Any]]], list[str]]:
+    """(documents of every template, crds/ files Helm installs)."""
     docs: list[tuple[str, dict[str, Any]]] = []
     enabled_charts: set[str] = set()
     for template in sorted(loaded.templates):
@@ -153,15 +154,33 @@ def _parse(loaded: Any, skip_crds: bool) -> tuple[list[tuple[str, dict[str, Any]
         if template.endswith("NOTES.txt") or not text.strip():
             continue
         docs += [(template, doc) for doc in _split(template, text)]
-    crds: list[tuple[str, dict[str, Any]]] = []
+    crd_files: list[str] = []
     if not skip_crds:
         top = str(loaded.metadata.get("name") or "")
-        for filename, text in sorted(loaded.crds):
+        for filename, _text in sorted(loaded.crds):
             owner = _chart_path_of(filename)
-            if owner != top and owner not in enabled_charts:
-                continue  # a subchart Helm disabled: its crds/ are not installed
-            crds += [(filename, doc) for doc in _split(filename, text)]
-    return docs, crds
+            if owner == top or owner in enabled_charts:  # a subchart Helm disabled: its crds/ are not installed
+                crd_files.append(filename)
+    return docs, crd_files
+
+
+def _chart_crds(located: LocatedChart, crds: tuple[tuple[str, str], ...]) -> dict[str, list[dict[str, Any]]]:
+    """Every crds/ file of the chart, parsed; cached on disk by chart digest (CRDs depend on nothing else, and the
+    pinned ones are megabytes of YAML: kube-prometheus-stack's are 4.5 MB)."""
+    path = cache_dir() / f"crds-{located.digest.removeprefix('sha256:')}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    except (OSError, ValueError):
+        pass
+    parsed = {filename: list(_split(filename, text)) for filename, text in crds}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(parsed), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass
+    return parsed
 
 
 def _mark_generated(a: Any, b: Any, path: str, found: list[str]) -> Any:
@@ -176,6 +195,80 @@ def _mark_generated(a: Any, b: Any, path: str, found: list[str]) -> Any:
     return a
 
 
+def _cache_key(kind: str, located: LocatedChart, values: dict[str, Any], **fields: Any) -> Path:
+    key_doc: dict[str, Any] = {"renderer": RENDERER_VERSION, "kind": kind, "helm": sdk_version()}
+    key_doc |= {"digest": located.digest, "values": values, **fields}
+    return cache_dir() / f"{hashlib.sha256(json.dumps(key_doc, sort_keys=True).encode()).hexdigest()}.json"
+
+
+def installed_crds(
+    located: LocatedChart,
+    values: dict[str, Any],
+    *,
+    release: str,
+    namespace: str,
+    kube_version: str,
+    api_versions: list[str],
+    skip_crds: bool,
+) -> list[dict[str, Any]]:
+    """The CRDs a chart installs with these inputs (its crds/ and the CRDs its templates render): one render, only
+    CRD documents parsed; cached. What the capability passes of stacks/charts/plan.py need, at a fraction of a full
+    render."""
+    path = _cache_key(
+        "crds", located, values, release=release, namespace=namespace, kube=kube_version, apis=sorted(api_versions)
+    )
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        files, templated = data["crdFiles"], data["templated"]
+    except (OSError, ValueError, KeyError):
+        loaded = render(
+            located.path,
+            values,
+            release=release,
+            namespace=namespace,
+            kube_version=kube_version,
+            api_versions=api_versions,
+        )
+        templated = [
+            doc
+            for template, text in sorted(loaded.templates.items())
+            if "CustomResourceDefinition" in text and not template.endswith("NOTES.txt")
+            for doc in _split(template, text)
+            if doc.get("kind") == "CustomResourceDefinition" and not hook_events(doc)
+        ]
+        _docs, files = _parse(_CrdsOnly(loaded), skip_crds)
+        if files:
+            _chart_crds(located, loaded.crds)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps({"crdFiles": files, "templated": templated}), encoding="utf-8")
+            tmp.replace(path)
+        except OSError:
+            pass
+    parsed = _chart_crds(located, ()) if files else {}
+    return [d for f in files for d in parsed[f]] + list(templated)
+
+
+@dataclass(frozen=True)
+class _CrdsOnly:
+    """A loaded chart whose templates are not parsed (only which subcharts rendered matters)."""
+
+    loaded: Any
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return self.loaded.metadata  # type: ignore[no-any-return]
+
+    @property
+    def crds(self) -> tuple[tuple[str, str], ...]:
+        return self.loaded.crds  # type: ignore[no-any-return]
+
+    @property
+    def templates(self) -> dict[str, str]:
+        return {t: "" for t in self.loaded.templates}  # names only: enabled subcharts, nothing to parse
+
+
 def raw_render(
     located: LocatedChart,
     values: dict[str, Any],
@@ -188,27 +281,25 @@ def raw_render(
 ) -> RawRender:
     """Render (twice: what differs between two renders is generated by Helm functions such as randAlphaNum or
     genCA, and is replaced by a marker so that synth stays deterministic) — cached on disk."""
-    key_doc = {
-        "renderer": RENDERER_VERSION,
-        "helm": sdk_version(),
-        "digest": located.digest,
-        "values": values,
-        "release": release,
-        "namespace": namespace,
-        "kube": kube_version,
-        "apis": sorted(api_versions),
-        "skipCrds": skip_crds,
-    }
-    key = hashlib.sha256(json.dumps(key_doc, sort_keys=True).encode()).hexdigest()
-    path = cache_dir() / f"{key}.json"
+    path = _cache_key(
+        "render",
+        located,
+        values,
+        release=release,
+        namespace=namespace,
+        kube=kube_version,
+        apis=sorted(api_versions),
+        skipCrds=skip_crds,
+    )
     start = time.perf_counter()
     if path.is_file():
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
+            parsed = _chart_crds(located, ()) if data["crdFiles"] else {}
             return RawRender(
                 data["metadata"],
                 [(t, d) for t, d in data["docs"]],
-                [(t, d) for t, d in data["crds"]],
+                [(f, d) for f in data["crdFiles"] for d in parsed[f]],
                 [(t, p) for t, p in data["generated"]],
                 cached=True,
                 seconds=time.perf_counter() - start,
@@ -222,21 +313,26 @@ def raw_render(
         "api_versions": api_versions,
     }
     loaded = render(located.path, values, **args)
-    docs, crds = _parse(loaded, skip_crds)
-    again, _ = _parse(render(located.path, values, **args), True)
+    docs, crd_files = _parse(loaded, skip_crds)
+    parsed = _chart_crds(located, loaded.crds) if crd_files else {}
+    crds = [(f, d) for f in crd_files for d in parsed[f]]
+    again = render(located.path, values, **args).templates
     generated: list[tuple[str, str]] = []
-    if len(again) == len(docs):
-        for i, ((template, doc), (_, other)) in enumerate(zip(docs, again, strict=True)):
+    changed = sorted(t for t, text in loaded.templates.items() if again.get(t) != text)
+    for template in changed:  # parse only what differs between the two renders
+        mine = [i for i, (t, _) in enumerate(docs) if t == template]
+        other = list(_split(template, again.get(template) or ""))
+        if len(other) != len(mine):
+            raise HelmRenderError(f"{template}: two renders of the same input differ in their objects")
+        for i, doc in zip(mine, other, strict=True):
             found: list[str] = []
-            docs[i] = (template, _mark_generated(doc, other, "", found))
+            docs[i] = (template, _mark_generated(docs[i][1], doc, "", found))
             generated += [(template, p) for p in found]
-    else:
-        raise HelmRenderError(f"chart {located.ref.name}: two renders of the same input differ in their objects")
     raw = RawRender(loaded.metadata, docs, crds, generated, seconds=time.perf_counter() - start)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        doc = {"metadata": raw.metadata, "docs": raw.docs, "crds": raw.crds, "generated": raw.generated}
+        doc = {"metadata": raw.metadata, "docs": raw.docs, "crdFiles": crd_files, "generated": raw.generated}
         tmp.write_text(json.dumps(doc), encoding="utf-8")
         tmp.replace(path)
     except OSError:
@@ -264,7 +360,9 @@ def normalize(
     namespaced: Mapping[tuple[str, str], bool],
     mirror: str | None,
 ) -> dict[str, Any]:
-    out = mirror_object(doc, mirror)  # a deep copy, images under the mirror when one is set
+    out = doc  # a fresh parse (cache or Helm): changed in place, not copied (CRDs are megabytes)
+    if out.get("kind") != "CustomResourceDefinition":
+        mirror_in_place(out, mirror)  # images under the mirror when one is set
     meta = out.setdefault("metadata", {})
     group = str(out.get("apiVersion") or "").rpartition("/")[0]
     kind = str(out.get("kind") or "")
