@@ -38,6 +38,10 @@ def charts_section(plan: Plan) -> str:
         )
     for urn, reason in sorted(plan.charts.skipped.items()):
         lines.append(f"| {urn.rsplit('::', 1)[-1]} | not rendered: {reason} | | | | | | |")
+    generated = [(c.release, t, path) for c in plan.charts.renderings for t, path in c.generated]
+    if generated:
+        lines += ["", "Values Helm generates anew on every render, so on every `pulumi up` (a marker in the plan):", ""]
+        lines += [f"- {release}: `{path}` ({template})" for release, template, path in generated]
     lines += [
         "",
         "Images each chart makes the cluster pull (pod containers and operator CRs; `tag` = not pinned by digest):",

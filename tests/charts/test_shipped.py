@@ -68,3 +68,15 @@ def test_validate_and_check_cover_rendered_objects_per_chart(tmp_path: Path) -> 
     assert check.exit_code == 0, check.output
     rendered = sum(1 for _ in (tmp_path / "p" / "manifests" / "_charts").rglob("*.yaml"))
     assert f"({rendered} rendered from charts)" in check.output
+
+
+def test_report_lists_charts_images_and_generated_values() -> None:
+    from stacks.report import render_report
+
+    report = render_report(shipped_plan("dev"))
+    assert "| kube-prometheus-stack | kube-prometheus-stack | 88.5.3 | helm.v4.Chart |" in report
+    assert "| dynamo-platform | `nvcr.io/nvidia/ai-dynamo/kubernetes-operator:1.4.0` | tag |" in report
+    assert (
+        "- kube-prometheus-stack: `data.admin-password` (kube-prometheus-stack/charts/grafana/templates/secret.yaml)"
+        in (report)
+    )
