@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,17 @@ def test_report_lists_charts_images_and_generated_values() -> None:
         "- kube-prometheus-stack: `data.admin-password` (kube-prometheus-stack/charts/grafana/templates/secret.yaml)"
         in (report)
     )
+
+
+def test_rendering_is_deterministic_across_empty_caches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two synths, each rendering from nothing: byte-identical plans (Helm's per-render values are markers)."""
+    from components.loader import read_stack_file
+    from stacks.engine import synth
+
+    docs = []
+    for run in ("a", "b"):
+        monkeypatch.setenv("INFERENCE_RA_CACHE_DIR", str(tmp_path / run))
+        plan = synth(read_stack_file("dev"))
+        assert plan.charts is not None and not any(c.cached for c in plan.charts.renderings)
+        docs.append(json.dumps(plan.to_json(), sort_keys=True))
+    assert docs[0] == docs[1]
