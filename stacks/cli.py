@@ -331,7 +331,8 @@ def check(
             f"{len(settings.levels) - len(disabled)} rules on {len(resources)} resources "
             f"({len(resources) - len(plan_json.get('resources', []))} rendered from charts): "
             f"{len(blocking)} mandatory, {len(findings) - len(blocking)} advisory violation(s)"
-            + (f"; disabled: {', '.join(disabled)}" if disabled else "")
+            + (f"; disabled: {', '.join(disabled)}" if disabled else ""),
+            soft_wrap=True,
         )
     raise typer.Exit(1 if blocking else 0)
 
