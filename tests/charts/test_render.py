@@ -158,3 +158,21 @@ def test_custom_resources_validate_against_the_crd_the_chart_installs(demo_chart
     bad = validator.validate_plan(plan.to_json(), views_from_plan(plan), None)
     assert [f.message for f in bad.findings] == ["0 is less than or equal to the minimum of 0"]
     assert "demo/templates/cr.yaml" in bad.findings[0].path
+
+
+def test_a_triaged_upstream_defect_is_reported_as_upstream_and_does_not_fail(
+    demo_charts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from components.catalog import upstream_defects
+    from stacks.charts import checks
+
+    plan = demo_plan()
+    plan.charts = render_plan(plan, charts_dir=demo_charts)
+    foo = next(o for o in plan.charts.renderings[0].objects if o.kind == "Foo")
+    foo.obj["spec"]["size"] = 0
+    defect = upstream_defects.UpstreamDefect("demo", "1.2.3", "templates/cr.yaml", "less than or equal", "demo's bug")
+    monkeypatch.setattr(checks, "UPSTREAM_DEFECTS", (defect,))
+    result = Validator("1.33", CRD_DIR, None).validate_plan(plan.to_json(), views_from_plan(plan), None)
+    assert result.findings == []
+    assert [f.message for f in result.upstream] == ["0 is less than or equal to the minimum of 0 [demo's bug]"]
+    assert result.charts["demo"].upstream == 1 and result.charts["demo"].findings == 0
