@@ -16,6 +16,7 @@ EDITABLE := $(BIN)/python -m pip install -q --disable-pip-version-check --no-dep
 export PYTHONPATH := $(CURDIR)
 export INFERENCE_RA_CRD_DIR ?= $(UPSTREAM)/crds
 export INFERENCE_RA_CHART_VALUES_DIR ?= $(UPSTREAM)/chart-values
+export INFERENCE_RA_CHARTS_DIR ?= $(UPSTREAM)/charts
 
 .PHONY: venv dev lock synth test fuzz golden docs lint validate check fmt clean
 
@@ -79,4 +80,4 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf out .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf out .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis

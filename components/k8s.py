@@ -16,6 +16,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_kubernetes import _utilities as _k8s_utilities
 
+from components import charts
+from components.images import mirror_object
+
 Manifest = dict[str, Any]
 
 # API group -> pulumi_kubernetes module, for built-in kinds (everything else is a CustomResource).
@@ -32,6 +35,7 @@ _BUILTIN_GROUPS: dict[str, str] = {
     "resource.k8s.io": "resource",
     "apiextensions.k8s.io": "apiextensions",
     "admissionregistration.k8s.io": "admissionregistration",
+    "apiregistration.k8s.io": "apiregistration",
     "coordination.k8s.io": "coordination",
 }
 _TOP_LEVEL_SKIP = {"apiVersion", "kind", "status"}
@@ -88,6 +92,9 @@ def apply(obj: Manifest, opts: pulumi.ResourceOptions | None = None, *, patch: b
     api_version, kind = obj["apiVersion"], obj["kind"]
     if not obj.get("metadata", {}).get("name"):
         raise ValueError(f"{kind} without metadata.name: every object is named explicitly")
+    mirror = charts.active().images.mirror
+    if mirror:  # images.mirror: the stack's own objects pull from the mirror too (components/images.py)
+        obj = mirror_object(obj, mirror)
     name = resource_name(obj)
     if is_builtin(api_version):
         token = builtin_type_token(api_version, kind, patch)
@@ -106,6 +113,17 @@ def apply(obj: Manifest, opts: pulumi.ResourceOptions | None = None, *, patch: b
     )
 
 
+def _mirror_transform(mirror: str) -> Any:
+    """A Pulumi transform that puts every image of a chart's children under the mirror (images.mirror_object)."""
+
+    def transform(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
+        if not args.type_.startswith("kubernetes:") or not isinstance(args.props, Mapping):
+            return None
+        return pulumi.ResourceTransformResult(props=mirror_object(args.props, mirror), opts=args.opts)
+
+    return transform
+
+
 def chart(
     name: str,
     *,
@@ -114,16 +132,39 @@ def chart(
     values: Mapping[str, Any],
     opts: pulumi.ResourceOptions | None = None,
     skip_crds: bool = False,
-) -> k8s.helm.v4.Chart:
-    """A pinned Helm chart (`helm.v4.Chart`); values are validated against the chart's upstream values.yaml."""
-    repo = k8s.helm.v4.RepositoryOptsArgs(repo=chart_ref.repo) if chart_ref.repo else None
+) -> pulumi.Resource:
+    """A pinned Helm chart: `helm.v4.Chart`, or `helm.v3.Release` where the catalog says the chart needs its hooks.
+
+    Where it comes from (`charts.source`) and the image mirror (`images.mirror`) follow the stack spec
+    (components/charts.py); values are validated against the chart's upstream values.yaml by `validate`, and synth
+    renders the chart offline with exactly these inputs (stacks/charts).
+    """
+    settings = charts.active()
+    where = charts.locate(chart_ref, settings.charts)
+    full_values = charts.chart_values(chart_ref, values, settings.images)
+    if chart_ref.deploy == "release":
+        return k8s.helm.v3.Release(
+            name,
+            name=name,  # the release name, never auto-named
+            chart=where.chart,
+            version=where.version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=where.repo) if where.repo else None,
+            namespace=namespace,
+            values=full_values,
+            skip_crds=skip_crds,
+            opts=opts,
+        )
+    if settings.images.mirror:
+        opts = pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(transforms=[_mirror_transform(settings.images.mirror)])
+        )
     return k8s.helm.v4.Chart(
         name,
-        chart=chart_ref.chart,
-        version=chart_ref.version,
-        repository_opts=repo,
+        chart=where.chart,
+        version=where.version,
+        repository_opts=k8s.helm.v4.RepositoryOptsArgs(repo=where.repo) if where.repo else None,
         namespace=namespace,
-        values=dict(values),
+        values=full_values,
         skip_crds=skip_crds,
         opts=opts,
     )

@@ -105,6 +105,9 @@ def gpu_operator_values(spec: StackSpec) -> dict[str, Any]:
         # nvidia-fs (GDS) and gdrdrv run as containers of the operator's driver pods: only with its driver.
         "gds": {"enabled": op.gds and driver},
         "gdrcopy": {"enabled": op.gdrcopy and driver},
+        # the chart's pre-upgrade CRD Job is a Helm hook helm.v4.Chart never runs; the chart resource applies and
+        # updates crds/ itself (components/catalog/versions.py, docs/charts.md)
+        "operator": {"upgradeCRD": False},
     }
     if mig is not None:
         values["mig"] = {"strategy": mig}
@@ -118,9 +121,20 @@ def compute_domain_pools(spec: StackSpec) -> list[GpuPoolSpec]:
     return [p for p in spec.gpu_pools if p.compute_domain]
 
 
+def dra_resource_api(kubernetes_version: str) -> str:
+    """The resource.k8s.io version the cluster serves: v1 from Kubernetes 1.34 (DRA GA), v1beta2 in 1.33, v1beta1
+    in 1.32. The chart picks the highest version Helm's `.Capabilities` has, and Helm's default API set (client
+    side, as helm.v4.Chart renders) includes v1 whatever the cluster serves: so the stack sets it."""
+    minor = int(kubernetes_version.split(".")[1])
+    return (
+        "resource.k8s.io/v1" if minor >= 34 else "resource.k8s.io/v1beta2" if minor == 33 else "resource.k8s.io/v1beta1"
+    )
+
+
 def dra_driver_values(spec: StackSpec) -> dict[str, Any]:
     """Minimal values of the DRA driver chart: ComputeDomains only, on the ComputeDomain pools' nodes."""
     return {
+        "resourceApiVersion": dra_resource_api(spec.cluster.kubernetes_version),
         "nvidiaDriverRoot": OPERATOR_DRIVER_ROOT if operator_driver(spec) else "/",
         "resources": {"gpus": {"enabled": False}, "computeDomains": {"enabled": True}},
         "kubeletPlugin": {"nodeSelector": {COMPUTE_DOMAIN_LABEL: "true"}},

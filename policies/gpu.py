@@ -1,5 +1,10 @@
 """GPU rules: GPU pools carry the nvidia.com/gpu taint, GPU workloads tolerate it and ask for GPUs in limits, and
-the DCGM exporter runs wherever there are GPU pools."""
+the DCGM exporter runs wherever there are GPU pools.
+
+Chart objects are resources like any other: synth renders every chart (stacks/charts) and `check` passes the
+rendered objects; under `pulumi up` the Kubernetes provider registers a chart's children, which CrossGuard sees.
+So the exporter rule reads the ClusterPolicy the GPU Operator chart renders (or a dcgm-exporter DaemonSet), never
+the chart resource's values."""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from typing import Any
 from components.catalog import NODE_TYPES
 from components.constants import GPU_MODEL_LABEL, GPU_TAINT, POOL_LABEL
 from policies.registry import Resource, RuleContext, resource_rule, stack_rule
-from policies.workloads import DGD_KIND, GPU_RESOURCE, is_chart, kind_of, mapping, name_of, pods
+from policies.workloads import DGD_KIND, GPU_RESOURCE, kind_of, mapping, name_of, pods
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 # EKS managed node group taint effects are the API's enum names.
@@ -122,24 +127,14 @@ def dcgm_exporter_enabled(resources: Sequence[Resource], ctx: RuleContext) -> It
     for r in resources:
         if (r.type == NODE_GROUP and is_gpu_node_group(r.props)) or any(p.requests_gpus for p in pods(r.type, r.props)):
             gpu_seen = True
-        if is_chart(r.type, r.props, "gpu-operator"):
-            values = mapping(r.props, "values")
-            dcgm = mapping(values, "dcgmExporter")
-            if dcgm.get("enabled", True) is False:  # chart default: enabled
-                switched_off = True
-                yield r.urn or None, "GPU Operator chart sets dcgmExporter.enabled: false; GPU metrics are lost"
-            else:
-                exporters.append(r)
-        elif kind_of(r.type, r.props) == "ClusterPolicy":
+        if kind_of(r.type, r.props) == "ClusterPolicy":  # rendered by the GPU Operator chart (stacks/charts)
             dcgm = mapping(mapping(r.props, "spec"), "dcgmExporter")
             if dcgm.get("enabled") is False:
                 switched_off = True
                 yield r.urn or None, "ClusterPolicy spec.dcgmExporter.enabled is false; GPU metrics are lost"
             else:
                 exporters.append(r)
-        elif is_chart(r.type, r.props, "dcgm-exporter") or (
-            kind_of(r.type, r.props) == "DaemonSet" and "dcgm-exporter" in name_of(r.props)
-        ):
+        elif kind_of(r.type, r.props) == "DaemonSet" and "dcgm-exporter" in name_of(r.props):
             exporters.append(r)
     if gpu_seen and not exporters and not switched_off:
         yield None, "the stack runs GPU nodes or GPU pods but deploys no DCGM exporter (GPU Operator or dcgm-exporter)"

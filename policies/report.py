@@ -18,6 +18,9 @@ def policy_section(plan: Plan) -> str:
     except PolicyConfigError as exc:
         return "\n".join([*lines, f"Policy config invalid: {exc}"])
     resources = [Resource(r.type, r.inputs, r.urn, r.name, r.protect, tuple(r.depends_on)) for r in plan.resources]
+    from stacks.charts.loaded import chart_resources, views_from_plan
+
+    resources += chart_resources(views_from_plan(plan))  # chart pods and objects are checked like the stack's own
     findings = evaluate(resources, settings)
     blocking = mandatory(findings)
     lines.append(

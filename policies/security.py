@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from components.catalog.upstream_defects import POLICY_GAPS
 from components.namespaces import PRIVILEGED_NAMESPACES
 from policies.registry import SECRET, UNKNOWN, Resource, RuleContext, resource_rule, stack_rule
 from policies.workloads import kind_of, mapping, name_of, namespace_of, pods
@@ -150,16 +151,28 @@ def images_allowed_registries(resource_type: str, props: Mapping[str, Any], ctx:
             "type": "boolean",
             "default": False,
             "description": "Also require limits.cpu (off by default: CPU limits throttle latency-critical engines).",
-        }
+        },
+        "exemptContainers": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": [g.container for g in POLICY_GAPS if g.rule == "container-resources"],
+            "description": "`<namespace>/<Kind>/<name>/<container>` of chart containers whose chart offers no "
+            "resources value (components/catalog/upstream_defects.py POLICY_GAPS, each with its reason).",
+        },
     },
-    remediation="Set resources.requests.{cpu,memory} and resources.limits.memory on the container.",
+    remediation="Set resources.requests.{cpu,memory} and resources.limits.memory on the container (chart pods: "
+    "components/catalog/chart_resources.py).",
 )
 def container_resources(resource_type: str, props: Mapping[str, Any], ctx: RuleContext) -> Iterator[str]:
     needs = [("requests", "cpu"), ("requests", "memory"), ("limits", "memory")]
     if ctx.config.get("requireCpuLimit"):
         needs.append(("limits", "cpu"))
+    exempt = set(ctx.config.get("exemptContainers", []))
+    workload = f"{kind_of(resource_type, props)}/{name_of(props)}"
     for pod in pods(resource_type, props):
         for c in pod.containers:
+            if f"{pod.namespace}/{workload}/{c.name}" in exempt:
+                continue
             missing = [f"{k}.{r}" for k, r in needs if c.resources(k).get(r) in (None, "")]
             if missing:
                 yield f"container {c.name!r} ({c.path}) lacks resources {', '.join(missing)}"

@@ -3,8 +3,9 @@
 Pod templates come from the core workload kinds (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job,
 CronJob, PodTemplate, LeaderWorkerSet) and from Dynamo graphs: v1beta1 `spec.components[].podTemplate` (a full
 PodTemplateSpec, container `main`) and v1alpha1 `spec.services.<name>` (`extraPodSpec` + `mainContainer`, with the
-service-level `resources`/`envs` applying to the main container). Helm charts are not expanded offline: their
-pods are not visible here (docs/policy.md says what the rules do about that).
+service-level `resources`/`envs` applying to the main container). Pods that Helm charts create are resources too:
+`check` and report.md add every object synth renders from a chart (stacks/charts/loaded.py chart_resources), and
+CrossGuard sees a chart's children as the Kubernetes provider registers them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import Any
 from components.constants import GPU_TAINT
 
 GPU_RESOURCE = "nvidia.com/gpu"
-CHART_TYPE = "kubernetes:helm.sh/v4:Chart"
 DGD_KIND = "DynamoGraphDeployment"
 
 _TEMPLATE_PATHS: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -236,11 +236,3 @@ def pods(resource_type: str, props: Mapping[str, Any]) -> Iterator[PodView]:
         if isinstance(pod, Mapping):
             where = ".".join(path)
             yield PodView(where, ns, pod, tuple(_containers(pod, where)))
-
-
-def is_chart(resource_type: str, props: Mapping[str, Any], chart: str) -> bool:
-    """A Helm chart resource of the given chart name (plain name, repo/name or an oci:// reference)."""
-    if resource_type != CHART_TYPE:
-        return False
-    ref = str(props.get("chart") or "")
-    return ref == chart or ref.rstrip("/").rsplit("/", 1)[-1] == chart

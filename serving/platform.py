@@ -56,8 +56,15 @@ def platform_values(spec: StackSpec, prometheus: str | None = None) -> dict[str,
 
 
 def kai_values() -> dict[str, Any]:
-    """KAI Scheduler chart values: the release defaults; tenant queues are created by the tenancy layer."""
-    return {}
+    """KAI Scheduler chart values: the release defaults, except that the `kai-config` Config CR (from which the KAI
+    operator deploys the scheduler) is a release object instead of the output of a post-install hook Job that
+    helm.v4.Chart never runs (upstream's GitOps mode), and no Kueue topology migration hook. Tenant queues are
+    created by the tenancy layer. components/catalog/versions.py records the decision."""
+    return {
+        "kaiConfigDeployer": {"enabled": False},
+        "kaiConfig": {"render": True},
+        "topologyMigration": {"enabled": False},
+    }
 
 
 def grove_values(spec: StackSpec) -> dict[str, Any]:

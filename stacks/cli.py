@@ -16,6 +16,7 @@ from components.loader import SpecError, read_stack_file
 from components.spec import StackSpec
 from stacks.cli_support import (
     REPO,
+    charts_dir_or_none,
     emit_json,
     err,
     fail,
@@ -23,8 +24,8 @@ from stacks.cli_support import (
     manifest_objects,
     max_gpus,
     out,
-    plan_kubernetes_version,
     plan_or_exit,
+    plan_spec,
     print_version,
     progress,
     schema_dirs_or_exit,
@@ -54,6 +55,10 @@ def _main(
     """NVIDIA Inference Reference Architecture stacks."""
 
 
+CHARTS_DIR_HELP = "Local copies of the pinned charts for offline rendering (env INFERENCE_RA_CHARTS_DIR)."
+ALLOW_UNRENDERED_HELP = "Write the plan even if a chart cannot be found offline (its objects stay unchecked)."
+
+
 @app.command()
 def synth(
     stack: Annotated[str, typer.Argument(help="Stack name (stacks/Pulumi.<STACK>.yaml) or path.")],
@@ -62,8 +67,10 @@ def synth(
         typer.Option("--out", help="Output directory (default out/<STACK>); replaced only if inference-ra wrote it."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    charts_dir: Annotated[str | None, typer.Option("--charts-dir", help=CHARTS_DIR_HELP)] = None,
+    allow_unrendered: Annotated[bool, typer.Option("--allow-unrendered-charts", help=ALLOW_UNRENDERED_HELP)] = False,
 ) -> None:
-    """Render the stack offline: plan.json, manifests/, report.md."""
+    """Render the stack offline: plan.json, manifests/ (chart objects under manifests/_charts/), report.md."""
     from stacks.output import OutputError, preflight, write_plan
     from stacks.report import render_report
 
@@ -73,7 +80,7 @@ def synth(
         fail(str(exc))
     except SpecError as exc:
         fail_config(exc)
-    name, plan = synth_or_exit(stack)
+    name, plan = synth_or_exit(stack, charts_dir, allow_unrendered)
     try:
         target = write_plan(plan, Path(out_dir or f"out/{name}"), render_report(plan))
     except OutputError as exc:
@@ -92,6 +99,17 @@ def synth(
         f"{doc['resources']} resources, {doc['gpuPools']} GPU pools (up to {doc['maxGpus']} GPUs), "
         f"{doc['models']} models -> {target}"
     )
+    if plan.charts is not None and (plan.charts.renderings or plan.charts.skipped):
+        objects = sum(len(w) for w in plan.charts.written.values())
+        out.print(
+            f"{len(plan.charts.renderings)} charts rendered ({objects} objects under manifests/_charts) in "
+            f"{plan.charts.seconds:.2f} s"
+            + (
+                f"; [yellow]{len(plan.charts.skipped)} not rendered[/] (--allow-unrendered-charts)"
+                if plan.charts.skipped
+                else ""
+            )
+        )
 
 
 @app.command()
@@ -113,12 +131,16 @@ def validate(
         typer.Option("--allow-unvalidated", help="Without CRDs / chart values, validate core kinds only (and say so)."),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Findings as JSON.")] = False,
+    charts_dir: Annotated[str | None, typer.Option("--charts-dir", help=CHARTS_DIR_HELP)] = None,
 ) -> None:
-    """Validate every object: core kinds strictly, CRs against upstream CRDs, chart values keys.
+    """Validate every object, rendered chart objects included: core kinds strictly, CRs against the charts' and
+    upstream CRDs, chart values keys, and that every referenced object exists.
 
     With --plan, the objects validated are the manifests/ files (what a reviewer or GitOps tool applies), and they
     must equal plan.json's objects.
     """
+    from stacks.charts.checks import validate_with_charts
+    from stacks.charts.loaded import ChartView, views_from_dir, views_from_plan
     from stacks.validate import Finding, Validator
 
     if bool(stack) == bool(plan_dir):
@@ -126,26 +148,42 @@ def validate(
     dirs = schema_dirs_or_exit(crd_dir, chart_values_dir, allow_unvalidated)
     objects: list[dict[str, Any]] | None = None
     extra: list[Finding] = []
+    spec: StackSpec | None = None
+    views: list[ChartView]
     if plan_dir:
         plan_json = plan_or_exit(plan_dir)
-        k8s_version = kubernetes_version or plan_kubernetes_version(plan_json)
+        spec = plan_spec(plan_json)
+        k8s_version = kubernetes_version or (spec.cluster.kubernetes_version if spec else None)
         objects, extra = manifest_objects(Path(plan_dir), plan_json)
+        try:
+            views = views_from_dir(plan_json, Path(plan_dir))
+        except (OSError, ValueError) as exc:
+            fail(f"cannot read plan: {exc}")
     else:
-        _name, plan = synth_or_exit(stack or "")
-        plan_json, k8s_version = plan.to_json(), plan.spec.cluster.kubernetes_version
-    validator = Validator(k8s_version or "1.33", dirs.crd_dir, dirs.chart_values_dir)
-    result = validator.validate_plan(plan_json, objects)
+        _name, plan = synth_or_exit(stack or "", charts_dir, allow_unvalidated)
+        plan_json, k8s_version, spec = plan.to_json(), plan.spec.cluster.kubernetes_version, plan.spec
+        views = views_from_plan(plan)
+    validator = Validator(k8s_version or "1.33", dirs.crd_dir, dirs.chart_values_dir, charts_dir_or_none(charts_dir))
+    result = validate_with_charts(validator, plan_json, views, spec, objects=objects)
     result.findings[:0] = extra
     if as_json:
         emit_json(result.to_json())
     else:
         for note in result.notes:
             err.print(f"[yellow]note[/]: {note}", soft_wrap=True)
+        for f in result.upstream:
+            out.print(f"UPSTREAM {f.render()}", soft_wrap=True, markup=False)
         for f in result.findings:
             out.print(f"[red]INVALID[/] {f.render()}", soft_wrap=True, markup=True)
+        for release, c in sorted(result.charts.items()):
+            out.print(
+                f"chart {release}: {c.objects} rendered objects, {c.findings} finding(s), {c.upstream} upstream",
+                markup=False,
+            )
+        rendered = sum(c.objects for c in result.charts.values())
         skipped = result.not_validated()
         out.print(
-            f"{result.checked_objects} objects, {result.checked_charts} charts checked: "
+            f"{result.checked_objects} objects, {result.checked_charts} charts ({rendered} rendered objects) checked: "
             f"{len(result.findings)} finding(s)" + (f"; NOT validated: {', '.join(skipped)}" if skipped else ""),
             soft_wrap=True,
         )
@@ -247,14 +285,17 @@ def check(
     """Run the policy rules (the CrossGuard pack's functions) offline; exit 1 on a mandatory violation."""
     from policies.registry import PolicyConfigError
     from policies.runner import evaluate, mandatory, resources_from_plan, settings_for
+    from stacks.charts.loaded import ChartView, chart_resources, views_from_dir, views_from_plan
 
     if not stack and not plan_dir:
         err.print("give STACK, --plan DIR, or both (the stack's policy key applies to the plan)")
         raise typer.Exit(2)
     spec: StackSpec | None = None
+    chart_views: list[ChartView] = []
     try:
         if plan_dir:
             plan_json = plan_or_exit(plan_dir)
+            chart_views = views_from_dir(plan_json, Path(plan_dir))
             name = stack or str(plan_json.get("stack", ""))
             try:
                 from components.loader import spec_from_stack_file
@@ -265,15 +306,9 @@ def check(
                     raise  # a stack that exists but is invalid is bad config, not "no stack"
                 err.print(f"[yellow]note[/]: no stack file for {name!r}: default policy levels and config")
         else:
-            from stacks.engine import SynthError
-            from stacks.engine import synth as run_synth
-
-            try:
-                plan = run_synth(read_stack_file(stack or ""))
-            except SynthError as exc:
-                err.print(f"[bold red]synth failed[/]: {exc}", soft_wrap=True)
-                raise typer.Exit(1) from None
+            _name, plan = synth_or_exit(stack or "")
             plan_json, spec = plan.to_json(), plan.spec
+            chart_views = views_from_plan(plan)
         settings = settings_for(spec)
     except SpecError as exc:
         fail_config(exc)
@@ -285,7 +320,9 @@ def check(
     except (OSError, ValueError) as exc:
         err.print(f"cannot read plan: {exc}")
         raise typer.Exit(2) from None
-    findings = evaluate(resources_from_plan(plan_json), settings)
+    # the plan's resources and every object its charts render (the pods of the operators included)
+    resources = resources_from_plan(plan_json) + chart_resources(chart_views)
+    findings = evaluate(resources, settings)
     blocking = mandatory(findings)
     if as_json:
         doc = {
@@ -307,9 +344,11 @@ def check(
             wide.print(table)
         disabled = sorted(n for n, level in settings.levels.items() if level == "disabled")
         out.print(
-            f"{len(settings.levels) - len(disabled)} rules on {len(plan_json.get('resources', []))} resources: "
+            f"{len(settings.levels) - len(disabled)} rules on {len(resources)} resources "
+            f"({len(resources) - len(plan_json.get('resources', []))} rendered from charts): "
             f"{len(blocking)} mandatory, {len(findings) - len(blocking)} advisory violation(s)"
-            + (f"; disabled: {', '.join(disabled)}" if disabled else "")
+            + (f"; disabled: {', '.join(disabled)}" if disabled else ""),
+            soft_wrap=True,
         )
     raise typer.Exit(1 if blocking else 0)
 

@@ -59,18 +59,31 @@ def fail_config(exc: SpecError) -> NoReturn:
     raise typer.Exit(EXIT_INVALID if exc.internal else EXIT_BAD_INPUT)
 
 
-def synth_or_exit(stack: str) -> tuple[str, Plan]:
-    """Synthesize a stack for a verb: bad config exits 2 with every problem, a failing program exits 1."""
+def synth_or_exit(stack: str, charts_dir: str | None = None, allow_unrendered: bool = False) -> tuple[str, Plan]:
+    """Synthesize a stack for a verb: bad config or a chart that cannot be found offline exits 2 with every problem;
+    a failing program or a chart Helm cannot render exits 1."""
+    from stacks.charts import ChartSourceError, HelmRenderError
     from stacks.engine import SynthError
     from stacks.engine import synth as run_synth
 
     try:
         stack_file = read_stack_file(stack)
-        return stack_file.name, run_synth(stack_file)
+        plan = run_synth(
+            stack_file, charts_dir=charts_dir_or_none(charts_dir), allow_unrendered_charts=allow_unrendered
+        )
+        return stack_file.name, plan
     except SpecError as exc:
         fail_config(exc)
-    except SynthError as exc:
+    except ChartSourceError as exc:
+        fail(f"chart not available offline: {exc}")
+    except (SynthError, HelmRenderError) as exc:
         fail(f"synth failed: {exc}", EXIT_INVALID)
+
+
+def charts_dir_or_none(flag: str | None) -> Path | None:
+    """Local chart copies: --charts-dir, else $INFERENCE_RA_CHARTS_DIR, else ../shared/upstream/charts when present.
+    A named directory must exist; with none, synth fails closed on the first chart (unless explicitly allowed)."""
+    return _schema_dir(flag, "--charts-dir", "INFERENCE_RA_CHARTS_DIR", "charts")
 
 
 def plan_or_exit(plan_dir: str) -> dict[str, Any]:
@@ -111,24 +124,26 @@ def synth_summary(name: str, plan: Plan, target: Path) -> dict[str, Any]:
     }
 
 
-def plan_kubernetes_version(plan_json: dict[str, Any]) -> str | None:
-    """The stack file that produced the plan knows its Kubernetes version (when it is here and valid)."""
+def plan_spec(plan_json: dict[str, Any]) -> StackSpec | None:
+    """The spec of the stack file that produced the plan (when it is here and valid): its Kubernetes version and
+    the objects it declares as existing."""
     from components.loader import spec_from_stack_file
 
     try:
-        return spec_from_stack_file(read_stack_file(plan_json["stack"])).cluster.kubernetes_version
-    except SpecError:
+        return spec_from_stack_file(read_stack_file(str(plan_json["stack"])))
+    except (SpecError, KeyError):
         return None
 
 
 def manifest_objects(plan_dir: Path, plan_json: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Any]]:
     """The manifests/ objects to validate, and findings where manifests/ is unreadable or differs from plan.json."""
-    from stacks.plan_dir import compare_manifests, read_manifests
+    from stacks.plan_dir import CHARTS_DIR, compare_manifests, read_manifests
     from stacks.validate import Finding
 
     objects, problems = read_manifests(plan_dir / "manifests")
-    problems += compare_manifests(plan_json, objects)
-    return list(objects.values()), [Finding(where, "", message) for where, message in problems]
+    problems += compare_manifests(plan_json, objects, plan_dir / "manifests")
+    ours = [obj for rel, obj in objects.items() if not rel.startswith(CHARTS_DIR + "/")]  # charts: checked per chart
+    return ours, [Finding(where, "", message) for where, message in problems]
 
 
 # ------------------------------------------------------------------------------------------- upstream schemas

@@ -17,7 +17,8 @@ import logging
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 from google.protobuf import json_format
@@ -28,6 +29,9 @@ from pulumi.runtime.stack import wait_for_rpcs
 from components.loader import NAMESPACE, StackFile, spec_from_stack_file
 from components.spec import SECRET_KEYS, StackSpec
 from stacks import placeholders
+
+if TYPE_CHECKING:
+    from stacks.charts import PlanCharts
 
 PROJECT = "inference-ra"
 SECRET = "[secret]"
@@ -73,13 +77,27 @@ class Plan:
     stack: str
     spec: StackSpec
     resources: list[Registration] = field(default_factory=list)
+    charts: PlanCharts | None = None  # every chart resource rendered offline (stacks/charts), set by synth
 
     def to_json(self) -> dict[str, Any]:
         return {
             "project": self.project,
             "stack": self.stack,
-            "resources": [r.to_json() for r in sorted(self.resources, key=lambda r: r.urn)],
+            "resources": [self._resource_json(r) for r in sorted(self.resources, key=lambda r: r.urn)],
         }
+
+    def _resource_json(self, r: Registration) -> dict[str, Any]:
+        """A chart resource also lists what it renders (`rendered`, DESIGN.md plan output contract)."""
+        out = r.to_json()
+        if self.charts is not None:
+            from stacks.charts import rendered_json
+
+            rendering = self.charts.by_urn().get(r.urn)
+            if rendering is not None:
+                out["rendered"] = rendered_json(rendering, self.charts.written[r.urn])
+            elif r.urn in self.charts.skipped:
+                out["rendered"] = {"skipped": self.charts.skipped[r.urn]}
+        return out
 
 
 def _redact(value: Any) -> Any:
@@ -298,6 +316,8 @@ def _run_offline(
     except Exception as exc:
         raise SynthError(f"{type(exc).__name__}: {exc}") from exc
     finally:
+        with contextlib.suppress(Exception):  # the transforms' callback server (images.mirror), on this loop
+            loop.run_until_complete(psettings._shutdown_callbacks())
         _drain(loop)
         psettings.reset_options()
         pulumi.runtime.set_all_config({}, [])
@@ -311,8 +331,16 @@ def _run_offline(
     return sorted(monitor.records, key=lambda r: r.urn)  # registration order is async: sort
 
 
-def synth(stack_file: StackFile) -> Plan:
-    """Render a stack offline. Raises SpecError for bad config before anything runs."""
+def synth(
+    stack_file: StackFile,
+    *,
+    charts_dir: Path | None = None,
+    allow_unrendered_charts: bool = False,
+    render_charts: bool = True,
+) -> Plan:
+    """Render a stack offline. Raises SpecError for bad config before anything runs; ChartSourceError when a chart
+    cannot be found (fail closed: `allow_unrendered_charts` lists it as skipped instead); HelmRenderError when Helm
+    fails on a chart. `render_charts=False` is for measurements of the engine alone (bench/)."""
     spec = spec_from_stack_file(stack_file)  # fail fast, with every problem, before the engine starts
     config, secret_keys = _config_for(stack_file)
 
@@ -325,4 +353,9 @@ def synth(stack_file: StackFile) -> Plan:
         secret_keys=secret_keys,
         region=stack_file.region or "us-east-1",
     )
-    return Plan(project=PROJECT, stack=stack_file.name, spec=spec, resources=resources)
+    plan = Plan(project=PROJECT, stack=stack_file.name, spec=spec, resources=resources)
+    if render_charts:
+        from stacks.charts import render_plan
+
+        plan.charts = render_plan(plan, charts_dir=charts_dir, allow_unrendered=allow_unrendered_charts)
+    return plan

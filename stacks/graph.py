@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from components.charts import CHART_TYPES
 from stacks.report import layer_of
 
 LAYER_ORDER = (
@@ -46,8 +47,8 @@ class Node:
 
 def _kind_and_name(r: dict[str, Any]) -> tuple[str, str]:
     inputs = r.get("inputs") or {}
-    if r["type"] == "kubernetes:helm.sh/v4:Chart":
-        chart = str(inputs.get("chart", r["name"])).rsplit("/", 1)[-1]
+    if r["type"] in CHART_TYPES:
+        chart = str(inputs.get("chart", r["name"])).rsplit("/", 1)[-1].removesuffix(".tgz")
         return "Chart", f"{chart} {inputs.get('version', '')}".strip()
     if "kind" in inputs:
         return str(inputs["kind"]), str((inputs.get("metadata") or {}).get("name", r["name"]))

@@ -30,9 +30,9 @@ from typing import Any
 
 import yaml
 
+from components.charts import CHART_TYPES
 from stacks.engine import Plan, Registration
 
-CHART_TYPE = "kubernetes:helm.sh/v4:Chart"
 MARKER = ".inference-ra"
 MARKER_TEXT = (
     "inference-ra plan directory: `inference-ra synth` replaces it as a whole (plan.json, manifests/, report.md).\n"
@@ -40,8 +40,9 @@ MARKER_TEXT = (
 )
 PLAN_ENTRIES = frozenset({"plan.json", "manifests", "report.md", MARKER})
 _LEGACY_EXTRA = re.compile(r"^architecture-[A-Za-z0-9._-]+\.(svg|png)$")  # `graph` wrote here before it moved
-# One path component of a manifest: a Kubernetes name (RFC 1123 subdomain, or a `:`-free label-ish name) or `_x`.
-_SAFE_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
+# One path component of a manifest: a Kubernetes name (RFC 1123 subdomain; RBAC names may also hold `:`, e.g.
+# ClusterRole `grove:system:grove-operator` of a chart) or `_x`.
+_SAFE_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._:-]*$")
 
 
 class OutputError(Exception):
@@ -63,7 +64,7 @@ def is_k8s_object(r: Registration) -> bool:
 
 def is_k8s_resource(type_: str, inputs: Mapping[str, Any]) -> bool:
     """A Kubernetes object rendered to manifests/ (plan.json form: type token and inputs)."""
-    return type_.startswith("kubernetes:") and type_ != CHART_TYPE and "apiVersion" in inputs and "kind" in inputs
+    return type_.startswith("kubernetes:") and type_ not in CHART_TYPES and "apiVersion" in inputs and "kind" in inputs
 
 
 def k8s_objects(plan: Plan) -> Iterator[dict[str, Any]]:
@@ -120,6 +121,7 @@ def safe_join(root: Path, rel: str) -> Path:
 def fill_plan_dir(root: Path, plan: Plan, report_md: str) -> None:
     (root / "plan.json").write_text(dump_json(plan.to_json()), encoding="utf-8")
     write_manifests(root / "manifests", plan)
+    write_chart_objects(plan, root / "manifests")
     (root / "report.md").write_text(report_md, encoding="utf-8")
 
 
@@ -318,6 +320,17 @@ def _umask() -> int:
     current = os.umask(0o022)
     os.umask(current)
     return current
+
+
+def write_chart_objects(plan: Plan, manifests: Path) -> None:
+    """Rendered chart objects (stacks/charts) as manifests/_charts/<release>/<ns or _cluster>/<kind>-<name>.yaml."""
+    if plan.charts is None:
+        return
+    for written in plan.charts.written.values():
+        for w in written:
+            path = safe_join(manifests, w.file)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(w.text, encoding="utf-8")
 
 
 def write_plan(plan: Plan, out_dir: Path, report_md: str) -> Path:

@@ -7,6 +7,7 @@ plan: an empty plan would make `diff` report every resource deleted.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -15,7 +16,8 @@ from typing import Any
 
 import yaml
 
-from stacks.output import CHART_TYPE, OutputError, plan_manifests
+from components.charts import CHART_TYPES
+from stacks.output import OutputError, plan_manifests
 
 STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")  # Pulumi's stack name rule (pkg/tokens ValidateStackName)
 CHARTS_DIR = "_charts"  # manifests rendered from Helm charts (DESIGN.md ★ plan output); not plan.json objects
@@ -76,14 +78,44 @@ def read_manifests(root: Path) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     return objects, problems
 
 
-def compare_manifests(plan_json: Mapping[str, Any], actual: Mapping[str, Any]) -> list[tuple[str, str]]:
+def compare_chart_files(
+    plan_json: Mapping[str, Any], actual: Mapping[str, Any], root: Path | None = None
+) -> list[tuple[str, str]]:
+    """(path, problem) where manifests/_charts/ differs from what plan.json lists per chart: a listed file missing,
+    a file nobody rendered, or a file whose object differs from the rendering plan.json pins by sha256."""
+    listed: dict[str, str] = {}
+    for r in chart_resources(plan_json):
+        doc = r.get("rendered")
+        for entry in (doc.get("objects") or []) if isinstance(doc, Mapping) else []:
+            if isinstance(entry, Mapping) and isinstance(entry.get("file"), str):
+                listed[entry["file"]] = str(entry.get("sha256") or "")
+    present = {rel for rel in actual if rel.startswith(CHARTS_DIR + "/")}
+    problems = [
+        (f"manifests/{rel}", "missing: plan.json lists this rendered chart object but manifests/ does not")
+        for rel in sorted(listed.keys() - present)
+    ]
+    problems += [
+        (f"manifests/{rel}", "not rendered by any chart of plan.json: an object nobody planned would be applied")
+        for rel in sorted(present - listed.keys())
+    ]
+    if root is not None:
+        for rel in sorted(present & listed.keys()):
+            digest = hashlib.sha256((root / rel).read_bytes()).hexdigest()
+            if listed[rel] and digest != listed[rel]:
+                problems.append((f"manifests/{rel}", "differs from the rendering plan.json pins (sha256)"))
+    return problems
+
+
+def compare_manifests(
+    plan_json: Mapping[str, Any], actual: Mapping[str, Any], root: Path | None = None
+) -> list[tuple[str, str]]:
     """(path, problem) where manifests/ differs from plan.json's objects. Chart renderings (`_charts/`) are not
     plan.json objects and are left to the chart checks."""
     try:
         expected = plan_manifests(plan_json)
     except OutputError as exc:
         return [("plan.json", str(exc))]
-    problems = []
+    problems = compare_chart_files(plan_json, actual, root)
     ours = {rel: obj for rel, obj in actual.items() if not rel.startswith(CHARTS_DIR + "/")}
     for rel in sorted(expected.keys() - ours.keys()):
         problems.append((f"manifests/{rel}", "missing: plan.json has this object but manifests/ does not"))
@@ -115,7 +147,7 @@ def _short(value: Any) -> str:
 
 
 def chart_resources(plan_json: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return [r for r in plan_json.get("resources", []) if r.get("type") == CHART_TYPE]
+    return [r for r in plan_json.get("resources", []) if r.get("type") in CHART_TYPES]
 
 
 class SchemaDirError(ValueError):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pulumi
 
+from components import charts
 from components.context import PlatformContext
 from components.loader import NAMESPACE, SpecError, spec_from_pulumi_config
 from components.platform import InferencePlatform
@@ -21,6 +22,7 @@ def run_program(spec: StackSpec | None = None) -> InferencePlatform:
     engine does, to fail fast before starting; it feeds the same config, so both give the same spec)."""
     if spec is None:
         spec = spec_from_pulumi_config()
+    charts.configure(charts.ChartSettings(spec.charts, spec.images))  # chart source + image mirror of this run
     cfg = pulumi.Config(NAMESPACE)
     secrets = {key: value for key in SECRET_KEYS if (value := cfg.get_secret(key)) is not None}
     ctx = PlatformContext(

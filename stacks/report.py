@@ -89,7 +89,9 @@ def render_report(plan: Plan) -> str:
         f"fabric `{spec.network.fabric.type}`, {len(spec.gpu_pools)} GPU pool(s), "
         f"{len(spec.serving.models)} model(s).",
     ]
-    parts = ["\n".join(head), resources_section(plan), capacity_section(plan)]
+    from stacks.charts.report import charts_section
+
+    parts = ["\n".join(head), resources_section(plan), capacity_section(plan), charts_section(plan)]
     parts += [s(plan) for s in SECTIONS]
     return "\n\n".join(p for p in parts if p) + "\n"
 

@@ -60,7 +60,10 @@ def read_side(plan_dir: Path) -> PlanSide:
         capacity = parse_capacity_totals(report.read_text(encoding="utf-8")) if report.is_file() else None
     except (OSError, UnicodeDecodeError, ValueError):
         capacity = None  # the report is for reading; the plan is what is compared
-    return PlanSide(plan, capacity)
+    from stacks.charts.loaded import plan_with_chart_objects
+
+    # rendered chart objects join the resources: a values change that alters a DaemonSet shows as that change
+    return PlanSide(plan_with_chart_objects(plan, plan_dir), capacity)
 
 
 def plan_dirs(root: Path) -> dict[str, Path]:
@@ -153,6 +156,11 @@ def synth_tree(tree: Path, stack: str, out: Path) -> PlanSide | None:
     if not (tree / "stacks" / f"Pulumi.{stack}.yaml").is_file():
         return None
     env = {**os.environ, "PYTHONPATH": str(tree)}
+    from stacks.charts import default_charts_dir
+
+    charts_dir = default_charts_dir()  # a temporary worktree has no ../shared beside it: hand on this checkout's
+    if charts_dir is not None:
+        env.setdefault("INFERENCE_RA_CHARTS_DIR", str(charts_dir.resolve()))
     proc = subprocess.run(
         [sys.executable, "-m", "stacks.cli", "synth", stack, "--out", str(out)],
         cwd=tree,

@@ -5,6 +5,11 @@
   API server's `fieldValidation=Strict` is (unknown fields rejected unless the schema preserves them).
 - Helm charts: every values key must exist in the chart's upstream values.yaml (free-form maps accepted where the
   upstream default is an empty map, a list or a scalar placeholder).
+- Rendered chart objects (stacks/charts): the same checks, custom resources against the CRDs the stack's charts
+  install first (the schema the API server will enforce), then the upstream CRDs; counted per chart. A finding
+  inside a chart names the template; findings triaged as upstream's own (components/catalog/upstream_defects.py)
+  are reported as such and do not fail; a chart synth did not render is a finding (nothing was checked).
+- Reference integrity (stacks/references.py): every name a pod or custom resource refers to exists.
 Compiled validators are cached per (version, apiVersion, kind): a schema is compiled once per process.
 """
 
@@ -26,10 +31,10 @@ import referencing
 import yaml
 
 from components.catalog import CHARTS, ChartRef
+from components.charts import CHART_TYPES
 from components.k8s import is_builtin, split_api_version
 from stacks.plan_dir import schema_dir
 
-CHART_TYPE = "kubernetes:helm.sh/v4:Chart"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -42,6 +47,13 @@ class Finding:
     def render(self) -> str:
         at = f" at {self.path}" if self.path else ""
         return f"{self.resource}{at}: {self.message}"
+
+
+@dataclass
+class ChartCount:
+    objects: int = 0
+    findings: int = 0
+    upstream: int = 0
 
 
 @dataclass
@@ -62,6 +74,9 @@ class Result:
             out.append(f"{self.unvalidated_charts} charts' values (no chart values dir)")
         return out
 
+    upstream: list[Finding] = field(default_factory=list)  # triaged upstream chart defects: reported, not failing
+    charts: dict[str, ChartCount] = field(default_factory=dict)  # release -> rendered objects checked / findings
+
     def to_json(self) -> dict[str, Any]:
         return {
             "checkedObjects": self.checked_objects,
@@ -69,6 +84,11 @@ class Result:
             "notValidated": self.not_validated(),
             "notes": self.notes,
             "findings": [{"resource": f.resource, "path": f.path, "message": f.message} for f in self.findings],
+            "upstream": [{"resource": f.resource, "path": f.path, "message": f.message} for f in self.upstream],
+            "charts": {
+                k: {"objects": c.objects, "findings": c.findings, "upstream": c.upstream}
+                for k, c in sorted(self.charts.items())
+            },
         }
 
 
@@ -108,6 +128,11 @@ def strictify(schema: Any) -> Any:
     """Reject unknown fields like the API server's strict field validation, except where the schema preserves them."""
     if isinstance(schema, dict):
         out = {k: strictify(v) for k, v in schema.items()}
+        # OpenAPI v3.0 (CRD structural schemas) writes exclusive bounds as booleans next to minimum/maximum;
+        # JSON Schema draft 7 wants the bound itself (a boolean would read as the number 0 or 1)
+        for bound, exclusive in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
+            if isinstance(out.get(exclusive), bool) and out.pop(exclusive) and bound in out:
+                out[exclusive] = out.pop(bound)
         if (
             "properties" in out
             and "additionalProperties" not in out
@@ -182,6 +207,28 @@ def cr_validator(crd_dir: str, group: str, version: str, kind: str) -> jsonschem
     props["kind"] = {"type": "string"}
     props["metadata"] = {"type": "object"}
     return jsonschema.Draft7Validator(strict)
+
+
+def _strict_cr_validator(schema: dict[str, Any]) -> jsonschema.protocols.Validator:
+    strict = strictify(copy.deepcopy(schema))
+    props = strict.setdefault("properties", {})
+    props["apiVersion"] = {"type": "string"}
+    props["kind"] = {"type": "string"}
+    props["metadata"] = {"type": "object"}
+    return jsonschema.Draft7Validator(strict)
+
+
+def crd_index(crds: list[dict[str, Any]]) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """(group, version, kind) -> openAPIV3Schema of every served version of the given CRD objects."""
+    out: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for crd in crds:
+        spec = crd.get("spec") or {}
+        group, kind = spec.get("group"), (spec.get("names") or {}).get("kind")
+        for ver in spec.get("versions") or []:
+            if group and kind and ver.get("served", True):
+                schema = (ver.get("schema") or {}).get("openAPIV3Schema") or {"type": "object"}
+                out.setdefault((str(group), str(ver["name"]), str(kind)), schema)
+    return out
 
 
 # ------------------------------------------------------------------------------------------------ chart values
@@ -306,7 +353,11 @@ def _errors(validator: jsonschema.protocols.Validator, obj: dict[str, Any]) -> l
 
 class Validator:
     def __init__(
-        self, kubernetes_version: str, crd_dir: Path | None = None, chart_values_dir: Path | None = None
+        self,
+        kubernetes_version: str,
+        crd_dir: Path | None = None,
+        chart_values_dir: Path | None = None,
+        charts_dir: Path | None = None,
     ) -> None:
         """`None` for a directory means "not given" (its checks are counted as not validated); a directory that is
         given but does not exist is a SchemaDirError, never a silent pass."""
@@ -314,8 +365,14 @@ class Validator:
         crds = schema_dir(crd_dir, "CRD directory")
         self.crd_dir = str(crds.resolve()) if crds else None
         self.chart_values_dir = schema_dir(chart_values_dir, "chart values directory")
+        self._stack_validators: dict[int, jsonschema.protocols.Validator] = {}
+        self.charts_dir = charts_dir  # the charts themselves: values keys of subcharts too (stacks/charts)
 
-    def validate_object(self, obj: dict[str, Any]) -> list[Finding]:
+    def validate_object(
+        self, obj: dict[str, Any], stack_crds: dict[tuple[str, str, str], dict[str, Any]] | None = None
+    ) -> list[Finding]:
+        """One object: core kinds strictly; a custom resource against the stack's own CRD (`stack_crds`: what the
+        charts install) when there is one, else the upstream CRD directory."""
         what = _describe(obj)
         if not (obj.get("metadata") or {}).get("name"):
             return [Finding(what, "metadata.name", "every object needs an explicit name")]
@@ -327,12 +384,20 @@ class Validator:
             if validator is None:
                 return [Finding(what, "", f"no Kubernetes {self.kubernetes_version} schema for {api_version} {kind}")]
         else:
-            if self.crd_dir is None:
-                return []
             group, version = split_api_version(api_version)
-            validator = cr_validator(self.crd_dir, group, version, kind)
-            if validator is None:
-                return [Finding(what, "", f"no served CRD version {api_version} {kind} in {self.crd_dir}")]
+            schema = (stack_crds or {}).get((group, version, kind))
+            if schema is not None:
+                key = id(schema)
+                validator = self._stack_validators.get(key)
+                if validator is None:
+                    validator = self._stack_validators[key] = _strict_cr_validator(schema)
+            else:
+                if self.crd_dir is None:
+                    return []
+                validator = cr_validator(self.crd_dir, group, version, kind)
+                if validator is None:
+                    where = f"the stack's charts or {self.crd_dir}" if stack_crds is not None else self.crd_dir
+                    return [Finding(what, "", f"no served CRD version {api_version} {kind} in {where}")]
         return [Finding(what, path, msg) for path, msg in _errors(validator, obj)]
 
     def unverified_chart(self, inputs: dict[str, Any]) -> str | None:
@@ -357,23 +422,37 @@ class Validator:
             if parent == chart and (self.chart_values_dir / sub_file).is_file():
                 sub = chart_defaults(str(self.chart_values_dir / sub_file))
                 defaults = {**defaults, key: merge_defaults(sub, defaults.get(key) or {})}
+        from stacks.charts.locate import chart_defaults as rendered_chart_defaults
+        from stacks.charts.locate import default_charts_dir
+
+        found = rendered_chart_defaults(inputs, self.charts_dir or default_charts_dir())
+        templates = ""
+        if found is not None:  # the chart itself: every subchart's defaults under its key, as Helm coalesces them
+            defaults, templates = merge_defaults(found[0], defaults), found[1]
         return [
             Finding(what, f"values.{p}", "key does not exist in the chart's values.yaml")
             for p in unknown_value_keys(
                 inputs.get("values") or {}, defaults, values_path=str(self.chart_values_dir / values_file)
             )
+            if f".Values.{p}" not in templates  # no default, but a template of the chart reads it
         ]
 
-    def validate_plan(self, plan: dict[str, Any], objects: list[dict[str, Any]] | None = None) -> Result:
+    def validate_plan(
+        self,
+        plan: dict[str, Any],
+        *,
+        objects: list[dict[str, Any]] | None = None,
+    ) -> Result:
         """Every chart of the plan and every Kubernetes object: `objects` when given (the manifests/ a reviewer
-        would apply), else plan.json's."""
+        would apply), else plan.json's. Rendered chart objects and references: stacks/charts/checks.py
+        `validate_with_charts`, which calls this first."""
         result = Result()
         if self.crd_dir is None:
             result.notes.append("custom resources not validated: no --crd-dir / INFERENCE_RA_CRD_DIR")
         if self.chart_values_dir is None:
             result.notes.append("chart values not validated: no --chart-values-dir / INFERENCE_RA_CHART_VALUES_DIR")
         for r in plan["resources"]:
-            if r["type"] == CHART_TYPE:
+            if r["type"] in CHART_TYPES:
                 self._check_chart(r.get("inputs") or {}, result)
         if objects is None:
             objects = [

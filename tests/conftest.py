@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 UPSTREAM = Path(os.environ.get("INFERENCE_RA_UPSTREAM", REPO.parent / "shared" / "upstream"))
 CRD_DIR = Path(os.environ.get("INFERENCE_RA_CRD_DIR", UPSTREAM / "crds"))
 CHART_VALUES_DIR = Path(os.environ.get("INFERENCE_RA_CHART_VALUES_DIR", UPSTREAM / "chart-values"))
+CHARTS_DIR = Path(os.environ.get("INFERENCE_RA_CHARTS_DIR", UPSTREAM / "charts"))
 SHIPPED_STACKS = ("dev", "aws-h100", "ncp-ib")
 
 _plans: dict[str, Plan] = {}

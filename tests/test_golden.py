@@ -11,14 +11,20 @@ from pathlib import Path
 
 import pytest
 
-from stacks.golden import GOLDEN_DIR
+from stacks.golden import CHART_OBJECTS_DIR, GOLDEN_DIR
 from stacks.output import write_plan
 from stacks.report import render_report
 from tests.conftest import SHIPPED_STACKS, shipped_plan
 
 
 def _files(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): p.read_text() for p in sorted(root.rglob("*")) if p.is_file()}
+    """Every file of a plan directory but the rendered chart objects (plan.json pins those by sha256)."""
+    skip = root / "manifests" / CHART_OBJECTS_DIR
+    return {
+        str(p.relative_to(root)): p.read_text()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and skip not in p.parents
+    }
 
 
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)

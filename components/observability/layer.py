@@ -45,6 +45,15 @@ def chart_values(spec: StackSpec) -> dict[str, Any]:
     return {
         "fullnameOverride": RELEASE,
         "crds": {"enabled": True},
+        # No admission webhook and no operator TLS: upstream creates their Secret in a pre-install hook Job that
+        # helm.v4.Chart never runs, so the operator (which mounts it) would never start (issue 16 item 3,
+        # components/catalog/versions.py). PrometheusRules are checked offline instead (promql tests).
+        "prometheusOperator": {"admissionWebhooks": {"enabled": False}, "tls": {"enabled": False}},
+        # node-exporter needs the host's network, PID namespace and root filesystem (hostNetwork, hostPID,
+        # hostPath /, /proc, /sys: charts/prometheus-node-exporter values.yaml); the monitoring namespace enforces
+        # PSS baseline, which rejects such pods, so it runs in kube-system (PSS privileged, components/catalog/
+        # privileges.py). Prometheus finds its ServiceMonitor there (monitor selectors span all namespaces).
+        "prometheus-node-exporter": {"namespaceOverride": "kube-system"},
         "alertmanager": {"enabled": obs.alerts},
         "grafana": {
             "enabled": obs.grafana,

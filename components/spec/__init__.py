@@ -1,5 +1,6 @@
 """The typed stack spec (pydantic v2): one model per top-level config key."""
 
+from components.spec.charts import ChartsSpec, ImagesSpec
 from components.spec.cluster import ClusterSpec
 from components.spec.gpu import GpuOperatorSpec, GpuPoolSpec
 from components.spec.network import RDMA_FABRICS, FabricSpec, NetworkSpec
@@ -12,10 +13,12 @@ __all__ = [
     "RDMA_FABRICS",
     "SECRET_KEYS",
     "TOP_LEVEL_KEYS",
+    "ChartsSpec",
     "ClusterSpec",
     "FabricSpec",
     "GpuOperatorSpec",
     "GpuPoolSpec",
+    "ImagesSpec",
     "ModelSpec",
     "NetworkSpec",
     "ObservabilitySpec",

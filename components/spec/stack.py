@@ -1,4 +1,4 @@
-"""The whole stack spec: the nine top-level keys of `inference-ra:` config, and catalog lookups over them."""
+"""The whole stack spec: the eleven top-level keys of `inference-ra:` config, and catalog lookups over them."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pydantic import Field
 
 from components.catalog import ARCHITECTURES, GPUS, NODE_TYPES, Architecture, GpuModel, NodeType
 from components.spec.base import SpecModel
+from components.spec.charts import ChartsSpec, ImagesSpec
 from components.spec.cluster import ClusterSpec
 from components.spec.gpu import GpuOperatorSpec, GpuPoolSpec
 from components.spec.network import NetworkSpec
@@ -25,6 +26,8 @@ TOP_LEVEL_KEYS: tuple[str, ...] = (
     "scheduling",
     "observability",
     "policy",
+    "charts",
+    "images",
 )
 # Secret config keys (Pulumi secrets; never part of the spec, never rendered in plain text).
 SECRET_KEYS: tuple[str, ...] = ("hfToken", "ngcToken", "kubeconfig")
@@ -44,6 +47,8 @@ class StackSpec(SpecModel):
         default_factory=ObservabilitySpec, description="Metrics, alerts, dashboards."
     )
     policy: PolicySpec = Field(default_factory=PolicySpec, description="Policy pack overrides.")
+    charts: ChartsSpec = Field(default_factory=ChartsSpec, description="Where Helm charts come from (air-gapped).")
+    images: ImagesSpec = Field(default_factory=ImagesSpec, description="Image mirror (air-gapped).")
 
     # ---- lookups (catalog joins used by rules and builders) -------------------------------------------------
     @cached_property

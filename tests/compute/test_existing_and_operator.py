@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
+from components.catalog import CHARTS
+from components.charts import chart_values
 from components.constants import FABRIC_LABEL, GPU_MODEL_LABEL, POOL_LABEL
 from gpu_nodepools.existing import labeller_cronjob, node_patch
 from gpu_nodepools.operator import compute_domain, dra_driver_values, gpu_operator_values
@@ -136,7 +138,10 @@ def test_plan_ncp_ib_operator_dra_and_compute_domain(plans: Any) -> None:
     dra = one(plan, CHART, "nvidia-dra-driver").inputs
     assert dra["chart"] == "oci://registry.k8s.io/dra-driver-nvidia/charts/dra-driver-nvidia-gpu"
     assert dra["version"] == "0.4.1" and dra["namespace"] == "nvidia-dra-driver" and dra["skipCrds"] is True
-    assert dra["values"] == dra_driver_values(spec_of(stack_mapping("ncp-ib")))
+    spec = spec_of(stack_mapping("ncp-ib"))
+    # the layer's values plus the catalog's container resources of chart pods (components/charts.chart_values)
+    assert dra["values"] == chart_values(CHARTS["dra-driver-nvidia-gpu"], dra_driver_values(spec), spec.images)
+    assert dra["values"]["resourceApiVersion"] == "resource.k8s.io/v1beta2"  # Kubernetes 1.33 serves no v1
     assert dra["values"]["nvidiaDriverRoot"] == "/run/nvidia/driver"
     assert dra["values"]["resources"] == {"gpus": {"enabled": False}, "computeDomains": {"enabled": True}}
     cds = resources(plan, "kubernetes:resource.nvidia.com/v1beta1:ComputeDomain")

@@ -96,16 +96,31 @@ def _chart(values: dict) -> dict:
     )
 
 
+def _cluster_policy(dcgm: dict) -> dict:
+    """The ClusterPolicy the GPU Operator chart renders (synth renders charts; CrossGuard sees chart children)."""
+    return k8s("nvidia.com/v1", "ClusterPolicy", "cluster-policy", spec={"dcgmExporter": dcgm})
+
+
 def test_dcgm_exporter_on_passes() -> None:
-    assert violations("dcgm-exporter-enabled", _ng("h100", [TAINT]), _chart({"dcgmExporter": {"enabled": True}})) == []
-    assert violations("dcgm-exporter-enabled", _ng("h100", [TAINT]), _chart({})) == []  # chart default: on
+    assert violations("dcgm-exporter-enabled", _ng("h100", [TAINT]), _cluster_policy({"enabled": True})) == []
     assert violations("dcgm-exporter-enabled", deployment()) == []  # no GPUs, no exporter needed
 
 
-def test_rejects_dcgm_exporter_off_or_missing() -> None:
-    off = violations("dcgm-exporter-enabled", _ng("h100", [TAINT]), _chart({"dcgmExporter": {"enabled": False}}))
-    assert off == ["Chart gpu-operator: GPU Operator chart sets dcgmExporter.enabled: false; GPU metrics are lost"]
-    missing = violations("dcgm-exporter-enabled", _ng("h100", [TAINT]))
+def test_rejects_dcgm_exporter_off_in_the_rendered_cluster_policy_whatever_the_chart_values_say() -> None:
+    """The rule reads what the chart renders (the ClusterPolicy), not the chart resource's values."""
+    off = violations(
+        "dcgm-exporter-enabled",
+        _ng("h100", [TAINT]),
+        _chart({"dcgmExporter": {"enabled": True}}),
+        _cluster_policy({"enabled": False}),
+    )
+    assert off == [
+        "ClusterPolicy cluster-policy: ClusterPolicy spec.dcgmExporter.enabled is false; GPU metrics are lost"
+    ]
+
+
+def test_rejects_dcgm_exporter_missing() -> None:
+    missing = violations("dcgm-exporter-enabled", _ng("h100", [TAINT]), _chart({"dcgmExporter": {"enabled": True}}))
     assert missing == [
         "(stack): the stack runs GPU nodes or GPU pods but deploys no DCGM exporter (GPU Operator or dcgm-exporter)"
     ]

@@ -16,7 +16,7 @@ from stacks.cli import app
 from stacks.diff import diff_plans, quantity
 from stacks.report import parse_capacity_totals, render_report
 from stacks.review import review_dirs, to_json, to_markdown
-from tests.conftest import REPO, shipped_plan
+from tests.conftest import CHARTS_DIR, REPO, shipped_plan
 
 runner = CliRunner()
 URN = "urn:pulumi:s::inference-ra::inference-ra:index:InferencePlatform$inference-ra:{layer}:{Layer}${type}::{name}"
@@ -234,7 +234,7 @@ def test_diff_against_a_real_git_revision(tmp_path: Path) -> None:
         REPO,
         repo,
         ignore=shutil.ignore_patterns(
-            ".venv", "out", ".git", "*.egg-info", "__pycache__", ".mypy_cache", ".ruff_cache", "golden"
+            ".venv", "out", ".git", "*.egg-info", "__pycache__", ".mypy_cache", ".ruff_cache", "golden", ".cache"
         ),
     )
     git = ["git", "-C", str(repo), "-c", "user.email=t@example.com", "-c", "user.name=t"]
@@ -257,7 +257,12 @@ def test_diff_against_a_real_git_revision(tmp_path: Path) -> None:
             "json",
         ],
         cwd=repo,
-        env={"PYTHONPATH": str(repo), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        env={
+            "PYTHONPATH": str(repo),
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "INFERENCE_RA_CHARTS_DIR": str(CHARTS_DIR),  # the copy has no ../shared beside it (CI sets it too)
+        },
         capture_output=True,
         text=True,
         check=False,
@@ -266,6 +271,14 @@ def test_diff_against_a_real_git_revision(tmp_path: Path) -> None:
     doc = json.loads(proc.stdout)
     changed = {c["urn"].rsplit("::", 1)[-1] for c in doc["stacks"][0]["changes"]}
     assert "kube-prometheus-stack" in changed
+    # the values change shows inside the chart: the Prometheus object the chart renders, with its field
+    prometheus = [
+        c
+        for c in doc["stacks"][0]["changes"]
+        if c["urn"].endswith("Prometheus::kube-prometheus-stack-monitoring/kube-prometheus-stack-prometheus")
+    ]
+    assert len(prometheus) == 1 and "Chart$kubernetes:monitoring.coreos.com/v1:Prometheus" in prometheus[0]["urn"]
+    assert {(f["path"], f["old"], f["new"]) for f in prometheus[0]["fields"]} >= {("spec.retention", "7d", "14d")}
     assert subprocess.run([*git, "worktree", "list"], capture_output=True, text=True).stdout.count("\n") == 1
 
 

@@ -69,6 +69,8 @@ def test_schema_is_json_schema_of_all_keys() -> None:
         "scheduling",
         "observability",
         "policy",
+        "charts",
+        "images",
     }
     assert doc["required"] == ["cluster", "gpuPools"]
 

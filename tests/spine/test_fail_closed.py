@@ -114,6 +114,24 @@ def test_validate_plan_finds_a_removed_manifest(plan_dir: Path) -> None:
     assert result.exit_code == 1 and "Namespace-dynamo.yaml: missing" in " ".join(result.output.split())
 
 
+def test_validate_plan_finds_an_edited_chart_object(plan_dir: Path) -> None:
+    manifest = plan_dir / "manifests" / "_charts" / "gpu-operator" / "gpu-operator" / "Deployment-gpu-operator.yaml"
+    obj = yaml.safe_load(manifest.read_text())
+    obj["spec"]["replicas"] = 3  # valid, but not what Helm rendered from the plan's values
+    manifest.write_text(yaml.safe_dump(obj))
+    result = _validate(plan_dir)
+    text = " ".join(result.output.split())
+    assert result.exit_code == 1 and "Deployment-gpu-operator.yaml: differs from the rendering plan.json pins" in text
+
+
+def test_validate_plan_finds_an_added_chart_object(plan_dir: Path) -> None:
+    extra = plan_dir / "manifests" / "_charts" / "gpu-operator" / "gpu-operator" / "ConfigMap-sneaky.yaml"
+    extra.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "sneaky"}}))
+    result = _validate(plan_dir)
+    text = " ".join(result.output.split())
+    assert result.exit_code == 1 and "ConfigMap-sneaky.yaml: not rendered by any chart of plan.json" in text
+
+
 def test_validate_plan_rejects_a_truncated_plan(plan_dir: Path) -> None:
     text = (plan_dir / "plan.json").read_text()
     (plan_dir / "plan.json").write_text(text[: len(text) // 2])
