@@ -2,7 +2,7 @@
 
 Pure functions, no Pulumi: `model` (memory and the calibrated roofline), `search` (queueing, evaluation and the
 fewest-GPU search), `summary` (the reported figures), `sizing` (`sizing: auto` in the spec), `calibration`
-(fitting the efficiency factors to bench/calibrate_h100.py measurements). See docs/planner.md.
+(fitting the per-GPU efficiency factors, `efficiency`, to bench/calibrate.py measurements). See docs/planner.md.
 """
 
 from serving.planner.model import CALIBRATED, Efficiency

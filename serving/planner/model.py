@@ -6,34 +6,24 @@ Roofline: a pass over the model is bound by streaming bytes from HBM (weights on
 sequence in the batch) or by tensor-core arithmetic. Real kernels overlap the two imperfectly, so the planner
 combines them as a smooth roofline, `t = sqrt(t_memory^2 + t_compute^2)`: it equals the larger term when one
 dominates and adds up to 41% where both are equal, which is what the H100 calibration measured (docs/calibration.md).
-Rates are the catalog's datasheet peaks times efficiency factors fitted on a real H100.
+Each layer adds a fixed time that neither TP nor batch shrinks (kernel launch and tails, measured on the H200), and
+TP groups add their all-reduces. Rates are the catalog's datasheet peaks times the GPU's own efficiency factors
+(serving/planner/efficiency.py), fitted on real H100 and H200 GPUs; FP8 GEMMs run at the FP8 peak, attention at
+the BF16 peak.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from components.catalog import Architecture, GpuModel
 from components.catalog.models import DTYPE_BYTES
+from serving.planner.efficiency import H100_SXM, Efficiency
+from serving.planner.efficiency import efficiency_for as efficiency_for
+from serving.planner.efficiency import efficiency_source as efficiency_source
 
-
-@dataclass(frozen=True)
-class Efficiency:
-    """Fractions of datasheet peaks that real kernels reach; fitted by bench/calibrate_h100.py."""
-
-    prefill_compute: float = 0.60  # dense GEMMs + flash attention over long prompts, of dense tensor TFLOP/s
-    decode_compute: float = 0.53  # skinny GEMMs of a decode step, of dense tensor TFLOP/s
-    weights_bandwidth: float = 0.65  # streaming the weights once per step (GEMV/skinny GEMM), of HBM TB/s
-    kv_bandwidth: float = 0.91  # streaming the KV cache in paged/flash decode attention, of HBM TB/s
-    # Not calibrated on one GPU (see docs/planner.md): all-reduce latency per call over NVLink and the share of
-    # the link bandwidth a ring all-reduce reaches.
-    allreduce_latency_s: float = 8e-6
-    link_efficiency: float = 0.7
-
-
-# Fitted on an NVIDIA H100 80GB HBM3 (SXM), 2026-11-27; docs/calibration.md holds the measurements and ratios.
-CALIBRATED = Efficiency()
+# Fitted on an NVIDIA H100 80GB HBM3 (SXM), 2026-11-27; the default where no GPU is named (tests, bench).
+CALIBRATED = H100_SXM
 
 ACTIVATION_RESERVE_FRACTION = 0.05  # HBM per GPU kept for activations, CUDA graphs and the allocator's slack
 
@@ -132,12 +122,17 @@ def step_time(
         streamed_weight_bytes(arch, weights_dtype, tokens) / (bw * eff.weights_bandwidth)
         + kv_read / (bw * eff.kv_bandwidth)
     ) / tp
-    peak = gpu.tflops(compute_dtype(weights_dtype)) * 1e12
+    cdt = compute_dtype(weights_dtype)
+    gemm_peak = gpu.tflops(cdt) * 1e12 * (eff.fp8_compute if cdt != "bf16" else 1.0)
+    attn_peak = gpu.tflops("bf16") * 1e12  # flash attention runs in BF16 whatever the weights' dtype
     attn = 4 * attention_width(arch) * arch.layers
-    decode_flops = matmul_flops_per_token(arch) * batch + attn * batch * context
-    prefill_flops = matmul_flops_per_token(arch) * chunk + attn * chunk * chunk_context
-    t_compute = (decode_flops / eff.decode_compute + prefill_flops / eff.prefill_compute) / (peak * tp)
-    return smooth_roofline(t_memory, t_compute) + allreduce_time(gpu, tp, tokens, arch, eff)
+    gemm = matmul_flops_per_token(arch)
+    t_compute = (
+        (gemm * batch / eff.decode_compute + gemm * chunk / eff.prefill_compute) / gemm_peak
+        + (attn * batch * context / eff.decode_compute + attn * chunk * chunk_context / eff.prefill_compute) / attn_peak
+    ) / tp
+    overhead = arch.layers * eff.layer_overhead_s
+    return smooth_roofline(t_memory, t_compute) + overhead + allreduce_time(gpu, tp, tokens, arch, eff)
 
 
 def prefill_time(

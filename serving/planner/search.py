@@ -68,7 +68,16 @@ class Target:
     kv_dtype: str = "bf16"
     gpu_memory_utilization: float = 0.9
     prices: PriceBook = DEFAULT_PRICES
-    eff: m.Efficiency = m.CALIBRATED
+    eff: m.Efficiency | None = None  # None: the GPU's own calibrated factors (serving/planner/efficiency.py)
+
+    def __post_init__(self) -> None:
+        if self.eff is None:
+            object.__setattr__(self, "eff", m.efficiency_for(self.gpu.key))
+
+    @property
+    def efficiency(self) -> m.Efficiency:
+        assert self.eff is not None
+        return self.eff
 
     @property
     def gpus_per_node(self) -> int:
@@ -85,10 +94,12 @@ class Target:
         )
 
     def prefill(self, tokens: int, tp: int) -> float:
-        return m.prefill_time(self.arch, self.gpu, tokens, tp, self.weights_dtype, self.eff)
+        return m.prefill_time(self.arch, self.gpu, tokens, tp, self.weights_dtype, self.efficiency)
 
     def step(self, batch: float, context: float, tp: int) -> float:
-        return m.decode_step_time(self.arch, self.gpu, batch, context, tp, self.weights_dtype, self.kv_dtype, self.eff)
+        return m.decode_step_time(
+            self.arch, self.gpu, batch, context, tp, self.weights_dtype, self.kv_dtype, self.efficiency
+        )
 
     def mixed_step(self, batch: float, context: float, chunk: float, chunk_context: float, tp: int) -> float:
         return m.step_time(
@@ -101,7 +112,7 @@ class Target:
             context=context,
             chunk=chunk,
             chunk_context=chunk_context,
-            eff=self.eff,
+            eff=self.efficiency,
         )
 
     def kv_transfer(self, tokens: int, tp: int) -> float:
