@@ -1,9 +1,10 @@
 """Model architectures: what the planner and the spec rules need to size a deployment.
 
 Sources: each model's Hugging Face `config.json` (meta-llama/Llama-3.1-8B-Instruct, -70B-Instruct,
--405B-Instruct, Llama-3.3-70B-Instruct; Qwen/Qwen3-32B; deepseek-ai/DeepSeek-R1 and DeepSeek-V3; openai/gpt-oss-120b and gpt-oss-20b)
-and the model cards for parameter counts. DeepSeek uses multi-head latent attention (MLA): its KV cache per token
-and layer is `kv_lora_rank + qk_rope_head_dim` values, not `2 x kv_heads x head_dim`.
+-405B-Instruct, Llama-3.3-70B-Instruct; Qwen/Qwen3-32B; deepseek-ai/DeepSeek-R1 and DeepSeek-V3;
+openai/gpt-oss-120b and openai/gpt-oss-20b) and the model cards for parameter counts. DeepSeek uses multi-head
+latent attention (MLA): its KV cache per token and layer is `kv_lora_rank + qk_rope_head_dim` values, not
+`2 x kv_heads x head_dim`.
 """
 
 from __future__ import annotations

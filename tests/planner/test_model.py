@@ -192,3 +192,22 @@ def test_calibration_fit_recovers_the_shipped_h200_factors() -> None:
     for name in ("weights_bandwidth", "kv_bandwidth", "decode_compute", "prefill_compute", "fp8_compute"):
         assert getattr(fitted, name) == pytest.approx(getattr(shipped, name), abs=0.01), name
     assert fitted.layer_overhead_s == pytest.approx(shipped.layer_overhead_s, abs=1e-6)
+
+
+def test_calibration_predicts_exactly_the_layer_stack_the_script_built() -> None:
+    """The fit compares like with like: the planner's Architecture of the measured stack streams the weight bytes
+    bench/calibrate.py counted on the GPU, for every stack and TP shard."""
+    import json
+    from pathlib import Path
+
+    from serving.planner.calibration import stack_architecture
+
+    root = Path(__file__).resolve().parents[2] / "bench/results"
+    for name in H200_RUNS:
+        results = json.loads((root / f"{name}.json").read_text())
+        arch = stack_architecture(results["shape"])
+        for run in results["runs"]:
+            expected = run["weight_bytes_read_per_step"]
+            # per TP rank; the script keeps the (tiny) norm weights whole on every rank and in BF16
+            per_rank = m.streamed_weight_bytes(arch, run["dtype"], 1) / run["tp"]
+            assert per_rank == pytest.approx(expected, rel=5e-4), (name, run["tp"], run["dtype"])
