@@ -1,9 +1,10 @@
 """Model architectures: what the planner and the spec rules need to size a deployment.
 
 Sources: each model's Hugging Face `config.json` (meta-llama/Llama-3.1-8B-Instruct, -70B-Instruct,
--405B-Instruct, Llama-3.3-70B-Instruct; Qwen/Qwen3-32B; deepseek-ai/DeepSeek-R1 and DeepSeek-V3; openai/gpt-oss-120b)
-and the model cards for parameter counts. DeepSeek uses multi-head latent attention (MLA): its KV cache per token
-and layer is `kv_lora_rank + qk_rope_head_dim` values, not `2 x kv_heads x head_dim`.
+-405B-Instruct, Llama-3.3-70B-Instruct; Qwen/Qwen3-32B; deepseek-ai/DeepSeek-R1 and DeepSeek-V3;
+openai/gpt-oss-120b and openai/gpt-oss-20b) and the model cards for parameter counts. DeepSeek uses multi-head
+latent attention (MLA): its KV cache per token and layer is `kv_lora_rank + qk_rope_head_dim` values, not
+`2 x kv_heads x head_dim`.
 """
 
 from __future__ import annotations
@@ -187,6 +188,22 @@ ARCHITECTURES: dict[str, Architecture] = {
             experts_per_token=4,
             vocab_size=201088,
             source=_HF + "openai/gpt-oss-120b (MoE weights in MXFP4)",
+        ),
+        Architecture(
+            "gpt-oss-20b",
+            20.9,
+            3.6,
+            24,
+            2880,
+            64,
+            8,
+            64,
+            131072,
+            "mxfp4",
+            experts=32,
+            experts_per_token=4,
+            vocab_size=201088,
+            source=_HF + "openai/gpt-oss-20b (MoE weights in MXFP4); 20.9B total / 3.6B active per its model card",
         ),
     )
 }

@@ -1,11 +1,12 @@
 """Capacity planner: model card + SLO + traffic -> parallelism, replicas, GPUs, nodes, KV tiers and cost.
 
-Pure functions, no Pulumi: `model` (memory and the calibrated roofline), `search` (queueing, evaluation and the
-fewest-GPU search), `summary` (the reported figures), `sizing` (`sizing: auto` in the spec), `calibration`
-(fitting the efficiency factors to bench/calibrate_h100.py measurements). See docs/planner.md.
+Pure functions, no Pulumi: `model` (memory and the calibrated roofline, `Parallel` shapes: TP, PP, DP, EP),
+`efficiency` (each GPU's fitted factors), `target` (workload, target, deployment), `search` (queueing, evaluation and
+the fewest-GPU search), `summary` (the reported figures), `sizing` (`sizing: auto` in the spec), `calibration`
+(fitting the per-GPU efficiency factors, `efficiency`, to bench/calibrate.py measurements). See docs/planner.md.
 """
 
-from serving.planner.model import CALIBRATED, Efficiency
+from serving.planner.model import CALIBRATED, Efficiency, Parallel
 from serving.planner.search import (
     Deployment,
     Estimate,
@@ -24,6 +25,7 @@ __all__ = [
     "Deployment",
     "Efficiency",
     "Estimate",
+    "Parallel",
     "Plan",
     "PlannerInputError",
     "Target",

@@ -6,7 +6,13 @@ Roofline: a pass over the model is bound by streaming bytes from HBM (weights on
 sequence in the batch) or by tensor-core arithmetic. Real kernels overlap the two imperfectly, so the planner
 combines them as a smooth roofline, `t = sqrt(t_memory^2 + t_compute^2)`: it equals the larger term when one
 dominates and adds up to 41% where both are equal, which is what the H100 calibration measured (docs/calibration.md).
-Rates are the catalog's datasheet peaks times efficiency factors fitted on a real H100.
+Each layer adds a fixed time that neither TP nor batch shrinks (kernel launch and tails, measured on the H200), and
+TP groups add their all-reduces. Parallelism beyond TP (`Parallel`): data parallelism (DP ranks, each with its own
+sequences and KV cache; for MoE the attention is data-parallel and the experts are sharded over every GPU of the
+replica), pipeline parallelism (stages of layers/pp, decode batches split into pp micro-batches) and expert
+parallelism (experts sharded, tokens dispatched and combined by all-to-all). Rates are the catalog's datasheet
+peaks times the GPU's own efficiency factors (serving/planner/efficiency.py), fitted on real H100 and H200 GPUs;
+FP8 GEMMs run at the FP8 peak, attention at the BF16 peak.
 """
 
 from __future__ import annotations
@@ -16,30 +22,57 @@ from dataclasses import dataclass
 
 from components.catalog import Architecture, GpuModel
 from components.catalog.models import DTYPE_BYTES
+from serving.planner.efficiency import H100_SXM, Efficiency
+from serving.planner.efficiency import efficiency_for as efficiency_for
+from serving.planner.efficiency import efficiency_source as efficiency_source
 
-
-@dataclass(frozen=True)
-class Efficiency:
-    """Fractions of datasheet peaks that real kernels reach; fitted by bench/calibrate_h100.py."""
-
-    prefill_compute: float = 0.60  # dense GEMMs + flash attention over long prompts, of dense tensor TFLOP/s
-    decode_compute: float = 0.53  # skinny GEMMs of a decode step, of dense tensor TFLOP/s
-    weights_bandwidth: float = 0.65  # streaming the weights once per step (GEMV/skinny GEMM), of HBM TB/s
-    kv_bandwidth: float = 0.91  # streaming the KV cache in paged/flash decode attention, of HBM TB/s
-    # Not calibrated on one GPU (see docs/planner.md): all-reduce latency per call over NVLink and the share of
-    # the link bandwidth a ring all-reduce reaches.
-    allreduce_latency_s: float = 8e-6
-    link_efficiency: float = 0.7
-
-
-# Fitted on an NVIDIA H100 80GB HBM3 (SXM), 2026-11-27; docs/calibration.md holds the measurements and ratios.
-CALIBRATED = Efficiency()
+# Fitted on an NVIDIA H100 80GB HBM3 (SXM), 2026-11-27; the default where no GPU is named (tests, bench).
+CALIBRATED = H100_SXM
 
 ACTIVATION_RESERVE_FRACTION = 0.05  # HBM per GPU kept for activations, CUDA graphs and the allocator's slack
 
 
+@dataclass(frozen=True)
+class Parallel:
+    """How one replica spreads over its GPUs: tp x pp x dp GPUs (the spec's WorkerSpec.gpus_per_replica).
+
+    tp: tensor parallelism inside a DP rank (and each pipeline stage); pp: pipeline stages of layers / pp layers;
+    dp: data-parallel ranks, each serving its own sequences with its own KV cache (vLLM --data-parallel-size;
+    SGLang/TensorRT-LLM attention DP); for MoE the experts are sharded over all tp x pp x dp GPUs; ep: experts are
+    placed whole on GPUs and tokens move to them by all-to-all (--enable-expert-parallel, --ep-size).
+    """
+
+    tp: int = 1
+    pp: int = 1
+    dp: int = 1
+    ep: bool = False
+
+    @property
+    def gpus(self) -> int:
+        return self.tp * self.pp * self.dp
+
+    @property
+    def rank_gpus(self) -> int:
+        """GPUs of one DP rank (tp x pp): what holds one sequence's weights and KV."""
+        return self.tp * self.pp
+
+    def label(self) -> str:
+        parts = [f"TP{self.tp}"]
+        if self.pp > 1:
+            parts.append(f"PP{self.pp}")
+        if self.dp > 1:
+            parts.append(f"DP{self.dp}")
+        if self.ep:
+            parts.append("EP")
+        return " ".join(parts)
+
+
+def as_parallel(p: int | Parallel) -> Parallel:
+    return p if isinstance(p, Parallel) else Parallel(tp=p)
+
+
 def weights_bytes(arch: Architecture, dtype: str) -> int:
-    """Bytes of all weights in `dtype` (what must sit in HBM across a replica)."""
+    """Bytes of all weights in `dtype` (what must sit in HBM across a replica with no data parallelism)."""
     return arch.weights_bytes(dtype)
 
 
@@ -50,7 +83,8 @@ def kv_bytes_per_token(arch: Architecture, kv_dtype: str) -> int:
 
 def kv_replication(arch: Architecture, tp: int) -> int:
     """How many GPUs of a TP group hold a copy of each KV head: TP beyond the KV heads replicates them; MLA's
-    latent cache is replicated on every rank (no attention data parallelism assumed)."""
+    latent cache is replicated on every TP rank (attention data parallelism, `Parallel.dp`, avoids that: each DP
+    rank's attention has its own TP)."""
     if arch.uses_mla:
         return tp
     return max(1, tp // arch.kv_heads)
@@ -60,6 +94,24 @@ def _embedding_params(arch: Architecture) -> float:
     return float(arch.vocab_size * arch.hidden_size)
 
 
+def expert_params(arch: Architecture) -> tuple[float, float]:
+    """(one routed expert's parameters, all routed experts' parameters); (0, 0) for a dense model. From the
+    catalog's totals: per_expert = (total - active) / (E - k)."""
+    if not arch.is_moe:
+        return 0.0, 0.0
+    per_expert = (arch.params_b - arch.active_params_b) * 1e9 / (arch.experts - arch.experts_per_token)
+    return per_expert, per_expert * arch.experts
+
+
+def weights_per_gpu_bytes(arch: Architecture, dtype: str, par: int | Parallel) -> float:
+    """Weight bytes on each GPU of a replica: the non-expert part is sharded over a DP rank's tp x pp GPUs (and
+    replicated on every DP rank), the routed experts over all tp x pp x dp GPUs."""
+    p = as_parallel(par)
+    _, experts = expert_params(arch)
+    b = DTYPE_BYTES[dtype]
+    return (arch.params_b * 1e9 - experts) * b / p.rank_gpus + experts * b / p.gpus
+
+
 def streamed_weight_bytes(arch: Architecture, dtype: str, batch: float) -> float:
     """Weight bytes one forward pass reads: everything but the embedding table (a gather of a few rows).
 
@@ -67,14 +119,20 @@ def streamed_weight_bytes(arch: Architecture, dtype: str, batch: float) -> float
     touches E x (1 - (1 - k/E)^B) distinct experts in expectation (uniform routing). Expert and shared sizes
     come from the catalog's totals: per_expert = (total - active) / (E - k), shared = active - k x per_expert.
     """
+    shared, experts = _streamed_split(arch, dtype, batch)
+    return shared + experts
+
+
+def _streamed_split(arch: Architecture, dtype: str, expert_tokens: float) -> tuple[float, float]:
+    """(non-expert bytes, routed-expert bytes) one forward pass reads; experts touched by `expert_tokens`."""
     b = DTYPE_BYTES[dtype]
     if not arch.is_moe:
-        return (arch.params_b * 1e9 - _embedding_params(arch)) * b
+        return (arch.params_b * 1e9 - _embedding_params(arch)) * b, 0.0
     e, k = arch.experts, arch.experts_per_token
-    per_expert = (arch.params_b - arch.active_params_b) * 1e9 / (e - k)
+    per_expert, _ = expert_params(arch)
     shared = arch.active_params_b * 1e9 - k * per_expert - _embedding_params(arch)
-    touched = e * (1 - (1 - k / e) ** max(batch, 1.0))
-    return (shared + touched * per_expert) * b
+    touched = e * (1 - (1 - k / e) ** max(expert_tokens, 1.0))
+    return shared * b, touched * per_expert * b
 
 
 def matmul_flops_per_token(arch: Architecture) -> float:
@@ -95,20 +153,48 @@ def smooth_roofline(t_memory: float, t_compute: float) -> float:
     return math.hypot(t_memory, t_compute)
 
 
+def _link_bytes_per_s(gpu: GpuModel, eff: Efficiency) -> float:
+    """Per-direction NVLink bandwidth a collective reaches (PCIe Gen5 x16 where the GPU has no NVLink)."""
+    return gpu.nvlink_gbps / 2 * 1e9 * eff.link_efficiency if gpu.nvlink_gbps else 25e9
+
+
 def allreduce_time(gpu: GpuModel, tp: int, tokens: float, arch: Architecture, eff: Efficiency) -> float:
     """Two all-reduces per layer (after attention and after the MLP) of tokens x hidden BF16 activations."""
     if tp <= 1:
         return 0.0
-    link = gpu.nvlink_gbps / 2 * 1e9 * eff.link_efficiency if gpu.nvlink_gbps else 25e9  # PCIe Gen5 x16
     payload = tokens * arch.hidden_size * 2
-    per_call = eff.allreduce_latency_s + 2 * (tp - 1) / tp * payload / link
+    per_call = eff.allreduce_latency_s + 2 * (tp - 1) / tp * payload / _link_bytes_per_s(gpu, eff)
     return 2 * arch.layers * per_call
+
+
+def alltoall_time(
+    gpu: GpuModel, p: Parallel, tokens: float, arch: Architecture, eff: Efficiency, network_gbps_per_gpu: float
+) -> float:
+    """MoE dispatch and combine per layer when the experts are sharded over the DP ranks or placed by EP: each GPU
+    sends its share of the tokens (tokens / tp of its DP rank) to k experts and gets them back, BF16. Over NVLink
+    within the NVLink domain, else over the GPU's share of the node's network. Not calibrated (docs/planner.md)."""
+    if not arch.is_moe or p.gpus <= 1 or not (p.ep or p.dp > 1):
+        return 0.0
+    link = _link_bytes_per_s(gpu, eff) if p.gpus <= gpu.nvlink_domain else network_gbps_per_gpu / 8 * 1e9
+    payload = tokens / p.tp * arch.experts_per_token * arch.hidden_size * 2
+    return 2 * arch.layers * (eff.allreduce_latency_s + payload / link)
+
+
+def pipeline_hops_time(
+    gpu: GpuModel, p: Parallel, tokens: float, arch: Architecture, eff: Efficiency, network_gbps_per_gpu: float
+) -> float:
+    """pp - 1 hand-offs of the activations (tokens x hidden, BF16) between stages per pass; between nodes over the
+    network when a replica's DP rank spans more GPUs than the NVLink domain. Bubbles are not modelled."""
+    if p.pp <= 1:
+        return 0.0
+    link = _link_bytes_per_s(gpu, eff) if p.rank_gpus <= gpu.nvlink_domain else network_gbps_per_gpu / 8 * 1e9
+    return (p.pp - 1) * (eff.allreduce_latency_s + tokens * arch.hidden_size * 2 / link)
 
 
 def step_time(
     arch: Architecture,
     gpu: GpuModel,
-    tp: int,
+    tp: int | Parallel,
     weights_dtype: str,
     kv_dtype: str,
     *,
@@ -117,39 +203,77 @@ def step_time(
     chunk: float = 0.0,
     chunk_context: float = 0.0,
     eff: Efficiency = CALIBRATED,
+    expert_tokens: float | None = None,
+    network_gbps_per_gpu: float = 400.0,
 ) -> float:
-    """One forward pass of a TP group: `batch` decoding sequences (one token each, attending to `context` cached
-    tokens) plus a prefill chunk of `chunk` prompt tokens attending to `chunk_context` tokens on average.
+    """One forward pass of one DP rank (a TP group, or the stages of a pipeline one after another): `batch`
+    decoding sequences (one token each, attending to `context` cached tokens) plus a prefill chunk of `chunk` prompt
+    tokens attending to `chunk_context` tokens on average. `batch` and `chunk` are what one micro-batch of this DP
+    rank carries; `expert_tokens` are the tokens the MoE experts see (default: every DP rank equally loaded).
 
-    Memory: the weights once (MoE: the experts the tokens touch), the decode sequences' KV. Compute: 2 x active
-    parameters per token, attention 4 x context x width per token and layer; decode GEMMs and prefill GEMMs at
-    their own efficiency. A pure prefill of S tokens is `chunk=S, chunk_context=S/2` (causal).
+    Memory: the weights once (MoE: the experts the tokens touch, sharded over all the replica's GPUs), the decode
+    sequences' KV. Compute: 2 x active parameters per token, attention 4 x context x width per token and layer;
+    decode GEMMs and prefill GEMMs at their own efficiency. A pure prefill of S tokens is `chunk=S,
+    chunk_context=S/2` (causal). Pipeline stages run one after another, so a pass costs the whole model's time
+    at TP plus the hand-offs; the per-layer overhead is paid on every layer.
     """
+    p = as_parallel(tp)
     bw = gpu.hbm_tbps * 1e12
     tokens = batch + chunk
-    kv_read = batch * context * kv_bytes_per_token(arch, kv_dtype) * kv_replication(arch, tp)
-    t_memory = (
-        streamed_weight_bytes(arch, weights_dtype, tokens) / (bw * eff.weights_bandwidth)
-        + kv_read / (bw * eff.kv_bandwidth)
-    ) / tp
-    peak = gpu.tflops(compute_dtype(weights_dtype)) * 1e12
+    routed = tokens * p.dp if expert_tokens is None else expert_tokens
+    shared_bytes, expert_bytes = _streamed_split(arch, weights_dtype, routed)
+    expert_shards = p.tp * p.dp if arch.is_moe else p.tp
+    kv_read = batch * context * kv_bytes_per_token(arch, kv_dtype) * kv_replication(arch, p.tp)
+    t_memory = (shared_bytes / p.tp + expert_bytes / expert_shards) / (bw * eff.weights_bandwidth) + kv_read / (
+        p.tp * bw * eff.kv_bandwidth
+    )
+    cdt = compute_dtype(weights_dtype)
+    gemm_peak = gpu.tflops(cdt) * 1e12 * (eff.fp8_compute if cdt != "bf16" else 1.0)
+    attn_peak = gpu.tflops("bf16") * 1e12  # flash attention runs in BF16 whatever the weights' dtype
     attn = 4 * attention_width(arch) * arch.layers
-    decode_flops = matmul_flops_per_token(arch) * batch + attn * batch * context
-    prefill_flops = matmul_flops_per_token(arch) * chunk + attn * chunk * chunk_context
-    t_compute = (decode_flops / eff.decode_compute + prefill_flops / eff.prefill_compute) / (peak * tp)
-    return smooth_roofline(t_memory, t_compute) + allreduce_time(gpu, tp, tokens, arch, eff)
+    per_expert, _ = expert_params(arch)
+    expert_flops = 2 * arch.experts_per_token * per_expert  # per token (0 for dense)
+    shared_flops = matmul_flops_per_token(arch) - expert_flops
+    share = chunk / tokens if tokens else 0.0  # prefill tokens' share of the expert work (their efficiency)
+    gemm_time = (shared_flops * batch / eff.decode_compute + shared_flops * chunk / eff.prefill_compute) / p.tp + (
+        expert_flops * routed * ((1 - share) / eff.decode_compute + share / eff.prefill_compute)
+    ) / expert_shards
+    attn_time = (
+        attn * batch * context / eff.decode_compute + attn * chunk * chunk_context / eff.prefill_compute
+    ) / p.tp
+    t_compute = gemm_time / gemm_peak + attn_time / attn_peak
+    overhead = arch.layers * eff.layer_overhead_s
+    comm = (
+        allreduce_time(gpu, p.tp, tokens, arch, eff)
+        + alltoall_time(gpu, p, tokens, arch, eff, network_gbps_per_gpu)
+        + pipeline_hops_time(gpu, p, tokens, arch, eff, network_gbps_per_gpu)
+    )
+    return smooth_roofline(t_memory, t_compute) + overhead + comm
 
 
 def prefill_time(
     arch: Architecture,
     gpu: GpuModel,
     tokens: int,
-    tp: int,
+    tp: int | Parallel,
     weights_dtype: str,
     eff: Efficiency = CALIBRATED,
+    network_gbps_per_gpu: float = 400.0,
 ) -> float:
-    """One prefill of a `tokens`-long prompt on a TP group: GEMMs 2·P·S, causal attention 2·layers·S²·width."""
-    return step_time(arch, gpu, tp, weights_dtype, "bf16", chunk=tokens, chunk_context=tokens / 2, eff=eff)
+    """One prefill of a `tokens`-long prompt on one DP rank: GEMMs 2·P·S, causal attention 2·layers·S²·width.
+    The experts see only this prompt's tokens (data parallelism does not speed up one prompt)."""
+    return step_time(
+        arch,
+        gpu,
+        tp,
+        weights_dtype,
+        "bf16",
+        chunk=tokens,
+        chunk_context=tokens / 2,
+        eff=eff,
+        expert_tokens=tokens,
+        network_gbps_per_gpu=network_gbps_per_gpu,
+    )
 
 
 def decode_step_time(
@@ -157,27 +281,56 @@ def decode_step_time(
     gpu: GpuModel,
     batch: float,
     context: float,
-    tp: int,
+    tp: int | Parallel,
     weights_dtype: str,
     kv_dtype: str,
     eff: Efficiency = CALIBRATED,
+    network_gbps_per_gpu: float = 400.0,
 ) -> float:
-    """One decode step: every sequence of `batch` adds a token attending to `context` cached tokens."""
-    return step_time(arch, gpu, tp, weights_dtype, kv_dtype, batch=batch, context=context, eff=eff)
+    """Inter-token latency of a replica decoding `batch` sequences (each adds a token attending to `context`
+    cached tokens): the batch spreads over the DP ranks, each rank's share over `pp` micro-batches in flight."""
+    p = as_parallel(tp)
+    per_pass = batch / (p.dp * p.pp)
+    return step_time(
+        arch,
+        gpu,
+        p,
+        weights_dtype,
+        kv_dtype,
+        batch=per_pass,
+        context=context,
+        eff=eff,
+        network_gbps_per_gpu=network_gbps_per_gpu,
+    )
+
+
+def rank_kv_capacity_tokens(
+    arch: Architecture,
+    gpu: GpuModel,
+    tp: int | Parallel,
+    weights_dtype: str,
+    kv_dtype: str,
+    gpu_memory_utilization: float = 0.9,
+) -> int:
+    """Tokens of KV cache one DP rank (tp x pp GPUs) holds in HBM after weights and activations; 0 if the weights
+    do not fit. One sequence must fit one DP rank."""
+    p = as_parallel(tp)
+    usable = gpu.hbm_bytes * (gpu_memory_utilization - ACTIVATION_RESERVE_FRACTION)
+    free = (usable - weights_per_gpu_bytes(arch, weights_dtype, p)) * p.rank_gpus
+    if free <= 0:
+        return 0
+    return int(free // (kv_bytes_per_token(arch, kv_dtype) * kv_replication(arch, p.tp)))
 
 
 def kv_capacity_tokens(
     arch: Architecture,
     gpu: GpuModel,
-    tp: int,
+    tp: int | Parallel,
     weights_dtype: str,
     kv_dtype: str,
     gpu_memory_utilization: float = 0.9,
 ) -> int:
-    """Tokens of KV cache one replica of `tp` GPUs holds in HBM (G1) after weights and activations; 0 if the
+    """Tokens of KV cache one replica (all its DP ranks) holds in HBM (G1) after weights and activations; 0 if the
     weights do not fit."""
-    usable = gpu.hbm_bytes * (gpu_memory_utilization - ACTIVATION_RESERVE_FRACTION) * tp
-    free = usable - weights_bytes(arch, weights_dtype)
-    if free <= 0:
-        return 0
-    return int(free // (kv_bytes_per_token(arch, kv_dtype) * kv_replication(arch, tp)))
+    p = as_parallel(tp)
+    return p.dp * rank_kv_capacity_tokens(arch, gpu, p, weights_dtype, kv_dtype, gpu_memory_utilization)

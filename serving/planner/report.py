@@ -40,8 +40,8 @@ def capacity_rps(t: Target, d: Deployment, base: Workload) -> float:
 
 def _deployment_text(d: Deployment) -> str:
     if d.mode == "aggregated":
-        return f"agg {d.replicas}x TP{d.tp}"
-    return f"disagg P {d.prefill_replicas}x TP{d.prefill_tp} + D {d.replicas}x TP{d.tp}"
+        return f"agg {d.replicas}x {d.par.label()}"
+    return f"disagg P {d.prefill_replicas}x {d.prefill_par.label()} + D {d.replicas}x {d.par.label()}"
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:
@@ -57,10 +57,10 @@ def model_rows(spec: StackSpec, prices: PriceBook) -> tuple[list[str], list[str]
         if t is None or d is None:
             estimates.append(f"| {model.name} | - | not estimated (unknown catalog entry or no workers) |" + " |" * 9)
             continue
-        cap = t.kv_capacity(d.tp)
+        cap = t.kv_capacity(d.par)
         base = workload_for(spec, model)
         if model.slo is None:
-            single = t.step(1, 2048, d.tp) * 1e3
+            single = t.step(1, 2048, d.par) * 1e3
             estimates.append(
                 f"| {model.name} | {t.gpu.key} | {_deployment_text(d)} | {d.gpus} | {cap:,} | no slo | - | "
                 f"{single:.1f} (1 seq) | - | - | {_fmt(cost_per_hour(t, d.gpus), 2)} | - |"

@@ -10,22 +10,32 @@ from __future__ import annotations
 from components.rules import Problem
 from components.spec import StackSpec
 from components.spec.serving import ModelSpec, WorkerSpec
+from serving.planner.model import Parallel
 from serving.planner.search import Deployment, plan
 from serving.planner.spec import target_for, workload_for
 
 
-def _worker(existing: WorkerSpec | None, tp: int, replicas: int, gpus_per_node: int) -> WorkerSpec:
+def _worker(existing: WorkerSpec | None, p: Parallel, replicas: int, gpus_per_node: int) -> WorkerSpec:
     base = existing or WorkerSpec()
-    return base.model_copy(update={"tensor_parallel": tp, "replicas": replicas, "multinode": tp > gpus_per_node})
+    return base.model_copy(
+        update={
+            "tensor_parallel": p.tp,
+            "pipeline_parallel": p.pp,
+            "data_parallel": p.dp,
+            "expert_parallel": p.ep,
+            "replicas": replicas,
+            "multinode": p.gpus > gpus_per_node,
+        }
+    )
 
 
 def sized_model(model: ModelSpec, d: Deployment, gpus_per_node: int) -> ModelSpec:
     if d.mode == "aggregated":
-        return model.model_copy(update={"worker": _worker(model.worker, d.tp, d.replicas, gpus_per_node)})
+        return model.model_copy(update={"worker": _worker(model.worker, d.par, d.replicas, gpus_per_node)})
     return model.model_copy(
         update={
-            "prefill": _worker(model.prefill, d.prefill_tp, d.prefill_replicas, gpus_per_node),
-            "decode": _worker(model.decode, d.tp, d.replicas, gpus_per_node),
+            "prefill": _worker(model.prefill, d.prefill_par, d.prefill_replicas, gpus_per_node),
+            "decode": _worker(model.decode, d.par, d.replicas, gpus_per_node),
         }
     )
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from components.catalog.prices import PriceBook
 from components.spec import StackSpec
-from components.spec.serving import ModelSpec
+from components.spec.serving import ModelSpec, WorkerSpec
+from serving.planner.model import Parallel
 from serving.planner.search import Deployment, Target, Workload
 
 DEFAULT_COLD_START_S = 300.0
@@ -44,12 +45,17 @@ def workload_for(spec: StackSpec, model: ModelSpec, rps: float | None = None) ->
     return Workload(slo.isl, slo.osl, slo.ttft_ms, slo.itl_ms, concurrency=traffic.concurrency, cold_start_s=cold)
 
 
+def _parallel(w: WorkerSpec) -> Parallel:
+    return Parallel(w.tensor_parallel, w.pipeline_parallel, w.data_parallel, w.expert_parallel)
+
+
 def deployed(model: ModelSpec) -> Deployment | None:
-    """The deployment the spec declares (TP x replicas per role); None when its workers are missing."""
+    """The deployment the spec declares (each role's tp x pp x dp shape, EP, replicas); None when its workers are
+    missing."""
     if model.mode == "aggregated":
         w = model.worker
-        return Deployment("aggregated", w.tensor_parallel, w.replicas) if w and w.replicas else None
+        return Deployment.of("aggregated", _parallel(w), w.replicas) if w and w.replicas else None
     p, d = model.prefill, model.decode
     if p is None or d is None or not p.replicas or not d.replicas:
         return None
-    return Deployment("disaggregated", d.tensor_parallel, d.replicas, p.tensor_parallel, p.replicas)
+    return Deployment.of("disaggregated", _parallel(d), d.replicas, _parallel(p), p.replicas)

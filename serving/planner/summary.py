@@ -35,7 +35,7 @@ def kv_tiers(t: Target, e: Estimate, w: Workload) -> dict[str, float]:
     per_replica = working_set / max(d.replicas, 1)
     if t.node is None:
         return {"kvWorkingSetGiB": working_set / GIB, "hostRamGiBPerReplica": per_replica / GIB, "nvmeGiBPerReplica": 0}
-    share = min(1.0, d.tp / t.node.gpus)
+    share = min(1.0, d.par.gpus / t.node.gpus)
     ram = min(per_replica, t.node.memory_gib * GIB * (1 - HOST_RAM_RESERVE_FRACTION) * share)
     nvme = min(per_replica - ram, t.node.local_nvme_gib * GIB * share)
     return {
@@ -63,15 +63,24 @@ def summarize_estimate(t: Target, e: Estimate, w: Workload) -> dict[str, Any]:
         "kvBytesPerToken": m.kv_bytes_per_token(t.arch, t.kv_dtype),
         "mode": d.mode,
         "tensorParallel": d.tp,
+        "pipelineParallel": d.pp,
+        "dataParallel": d.dp,
+        "expertParallel": d.ep,
+        "gpusPerReplica": d.par.gpus,
         "replicas": d.replicas,
         "prefillTensorParallel": d.prefill_tp or None,
+        "prefillPipelineParallel": d.prefill_pp if d.prefill_tp else None,
+        "prefillDataParallel": d.prefill_dp if d.prefill_tp else None,
+        "prefillExpertParallel": d.prefill_ep if d.prefill_tp else None,
         "prefillReplicas": d.prefill_replicas or None,
         "gpus": d.gpus,
         "nodes": nodes,
         "kvCapacityTokensPerReplica": e.kv_capacity_tokens,
+        "weightsBytesPerGpu": round(m.weights_per_gpu_bytes(t.arch, t.weights_dtype, d.par)),
+        "efficiency": m.efficiency_source(t.gpu.key),
         "maxConcurrencyPerReplica": e.max_concurrency_per_replica,
         "batchPerReplica": round(e.batch_per_replica, 2),
-        "prefillMs": round(t.prefill(w.isl, d.prefill_tp or d.tp) * 1e3, 2),
+        "prefillMs": round(t.prefill(w.isl, d.prefill_par if d.prefill_tp else d.par) * 1e3, 2),
         "ttftMs": round(e.ttft_s * 1e3, 1),
         "itlMs": round(e.itl_s * 1e3, 2),
         "requestsPerSecond": round(e.rps, 3),

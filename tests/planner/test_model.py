@@ -64,27 +64,62 @@ def test_tp_beyond_kv_heads_replicates_kv() -> None:
 
 
 def test_decode_step_single_sequence_by_hand() -> None:
-    # batch 1, context 512, TP1, bf16: memory = 15.01e9/(3.35e12 x 0.65) + 512 x 131072/(3.35e12 x 0.91),
-    # compute = (2 x 7.505e9 + 4 x 512 x 4096 x 32) / (989e12 x 0.53); smooth roofline = hypot of the two
+    # H100 factors: batch 1, context 512, TP1, bf16: memory = 15.01e9/(3.35e12 x 0.89) + 512 x 131072/(3.35e12 x
+    # 0.92), compute = (2 x 7.505e9 + 4 x 512 x 4096 x 32) / (989e12 x 0.58); smooth roofline = hypot of the two,
+    # plus 32 layers x 58 us of fixed per-layer time
     streamed = (8.03e9 - 128256 * 4096) * 2
-    t_mem = streamed / (3.35e12 * 0.65) + 512 * 131072 / (3.35e12 * 0.91)
-    t_cmp = (2 * (8.03e9 - 128256 * 4096) + 4 * 512 * 4096 * 32) / (989e12 * 0.53)
-    assert m.decode_step_time(L8, H100, 1, 512, 1, "bf16", "bf16") == pytest.approx(math.hypot(t_mem, t_cmp))
+    t_mem = streamed / (3.35e12 * 0.89) + 512 * 131072 / (3.35e12 * 0.92)
+    t_cmp = (2 * (8.03e9 - 128256 * 4096) + 4 * 512 * 4096 * 32) / (989e12 * 0.58)
+    expected = math.hypot(t_mem, t_cmp) + 32 * 58e-6
+    assert m.decode_step_time(L8, H100, 1, 512, 1, "bf16", "bf16") == pytest.approx(expected)
 
 
 def test_prefill_by_hand() -> None:
-    # 4096 tokens: GEMMs 2 x P x S + causal attention 2 x layers x S^2 x width, at 989 TFLOP/s x 0.60
+    # 4096 tokens: GEMMs 2 x P x S + causal attention 2 x layers x S^2 x width, at 989 TFLOP/s x 0.62
     p = 8.03e9 - 128256 * 4096
     flops = 2 * p * 4096 + 2 * 32 * 4096**2 * 4096
-    t_cmp = flops / (989e12 * 0.60)
-    t_mem = p * 2 / (3.35e12 * 0.65)
-    assert m.prefill_time(L8, H100, 4096, 1, "bf16") == pytest.approx(math.hypot(t_mem, t_cmp))
+    t_cmp = flops / (989e12 * 0.62)
+    t_mem = p * 2 / (3.35e12 * 0.89)
+    assert m.prefill_time(L8, H100, 4096, 1, "bf16") == pytest.approx(math.hypot(t_mem, t_cmp) + 32 * 58e-6)
+
+
+def test_fp8_gemms_run_at_the_fp8_peak_times_fp8_compute_and_attention_at_the_bf16_peak() -> None:
+    # Measured on the H200: FP8 GEMMs reach 0.74 of what BF16 GEMMs reach of their peak; attention stays BF16
+    h200 = GPUS["h200-sxm-141gb"]
+    eff = m.efficiency_for(h200.key)
+    p = 70.6e9 - 128256 * 8192
+    gemm = 2 * p * 4096 / (1979e12 * 0.74 * eff.prefill_compute)
+    attn = 2 * 80 * 4096**2 * 8192 / (989e12 * eff.prefill_compute)
+    t_mem = p / (4.8e12 * eff.weights_bandwidth)
+    expected = math.hypot(t_mem, gemm + attn) + 80 * eff.layer_overhead_s
+    assert m.prefill_time(L70, h200, 4096, 1, "fp8", eff) == pytest.approx(expected)
+
+
+def test_layer_overhead_does_not_shrink_with_tp() -> None:
+    # the fixed per-layer time is paid on every rank: TP8 is far from 8x faster for a single sequence
+    tp1 = m.decode_step_time(L8, H100, 1, 512, 1, "bf16", "bf16")
+    tp8 = m.decode_step_time(L8, H100, 1, 512, 8, "bf16", "bf16")
+    assert tp8 - m.allreduce_time(H100, 8, 1, L8, m.CALIBRATED) > 32 * 58e-6
+    assert tp1 / tp8 < 3
+
+
+def test_each_calibrated_gpu_plans_with_its_own_factors() -> None:
+    h200 = Target(L70, GPUS["h200-sxm-141gb"], NODE_TYPES["p5en.48xlarge"], "fp8")
+    h100 = Target(L70, H100, NODE_TYPES["p5.48xlarge"], "fp8")
+    assert h200.efficiency == m.efficiency_for("h200-sxm-141gb") != h100.efficiency
+    assert h200.efficiency.weights_bandwidth == 0.85 and h100.efficiency.weights_bandwidth == 0.89
+    b200 = Target(L70, GPUS["b200-180gb"])
+    assert b200.efficiency == h100.efficiency  # uncalibrated GPUs borrow, and say so
+    assert m.efficiency_source("b200-180gb") == "uncalibrated: borrows h100-sxm-80gb's factors"
+    assert not h200.efficiency.comm_calibrated  # one-GPU runs: the all-reduce factors are assumptions
 
 
 def test_fp8_weights_use_fp8_tensor_cores_and_halve_the_weight_stream() -> None:
     bf16 = m.decode_step_time(L70, H100, 1, 1024, 4, "bf16", "bf16")
     fp8 = m.decode_step_time(L70, H100, 1, 1024, 4, "fp8", "bf16")
-    assert 0.45 < fp8 / bf16 < 0.65  # weights dominate a single-sequence step
+    # the weight stream halves, the fixed per-layer time does not: measured on the H200 for 8 layers of this shape
+    # at TP4, 0.988 ms FP8 against 1.394 ms BF16 (bench/results/h200-70b-8l-2026-11-29.json), a ratio of 0.71
+    assert 0.55 < fp8 / bf16 < 0.75
 
 
 def test_allreduce_adds_latency_per_layer() -> None:
@@ -119,6 +154,60 @@ def test_shipped_efficiencies_predict_the_h100_measurements_within_15_percent() 
     from serving.planner.calibration import ratios
 
     results = json.loads((Path(__file__).resolve().parents[2] / "bench/results/h100-2026-11-27.json").read_text())
-    rows = ratios(results, m.CALIBRATED)
+    rows = ratios(results, m.efficiency_for("h100-sxm-80gb"), "h100-sxm-80gb")
     assert len(rows) == 25
     assert all(0.85 <= r["ratio"] <= 1.15 for r in rows), [(r["kind"], r["context"], r["ratio"]) for r in rows]
+
+
+H200_RUNS = ("h200-70b-8l-2026-11-29", "h200-70b-16l-2026-11-29", "h200-8b-32l-2026-11-29")
+
+
+def test_shipped_h200_factors_predict_the_h200_measurements() -> None:
+    """The H200 runs (docs/calibration.md): 374 points; the stated result is 347 within +-15% and the worst at
+    -26.9% (long-context decode of small batches on TP shards with 2-4 KV heads, where this benchmark's split-KV
+    attention is slow). A refit or a model change that loses points fails here."""
+    import json
+    from pathlib import Path
+
+    from serving.planner.calibration import ratios
+
+    root = Path(__file__).resolve().parents[2] / "bench/results"
+    results = [json.loads((root / f"{name}.json").read_text()) for name in H200_RUNS]
+    rows = ratios(results, m.efficiency_for("h200-sxm-141gb"), "h200-sxm-141gb")
+    assert len(rows) == 374
+    inside = [r for r in rows if 0.85 <= r["ratio"] <= 1.15]
+    assert len(inside) >= 347
+    assert min(r["ratio"] for r in rows) >= 0.73 and max(r["ratio"] for r in rows) <= 1.19
+
+
+def test_calibration_fit_recovers_the_shipped_h200_factors() -> None:
+    import json
+    from pathlib import Path
+
+    from serving.planner.calibration import fit
+
+    root = Path(__file__).resolve().parents[2] / "bench/results"
+    results = [json.loads((root / f"{name}.json").read_text()) for name in H200_RUNS]
+    fitted, shipped = fit(results, "h200-sxm-141gb"), m.efficiency_for("h200-sxm-141gb")
+    for name in ("weights_bandwidth", "kv_bandwidth", "decode_compute", "prefill_compute", "fp8_compute"):
+        assert getattr(fitted, name) == pytest.approx(getattr(shipped, name), abs=0.01), name
+    assert fitted.layer_overhead_s == pytest.approx(shipped.layer_overhead_s, abs=1e-6)
+
+
+def test_calibration_predicts_exactly_the_layer_stack_the_script_built() -> None:
+    """The fit compares like with like: the planner's Architecture of the measured stack streams the weight bytes
+    bench/calibrate.py counted on the GPU, for every stack and TP shard."""
+    import json
+    from pathlib import Path
+
+    from serving.planner.calibration import stack_architecture
+
+    root = Path(__file__).resolve().parents[2] / "bench/results"
+    for name in H200_RUNS:
+        results = json.loads((root / f"{name}.json").read_text())
+        arch = stack_architecture(results["shape"])
+        for run in results["runs"]:
+            expected = run["weight_bytes_read_per_step"]
+            # per TP rank; the script keeps the (tiny) norm weights whole on every rank and in BF16
+            per_rank = m.streamed_weight_bytes(arch, run["dtype"], 1) / run["tp"]
+            assert per_rank == pytest.approx(expected, rel=5e-4), (name, run["tp"], run["dtype"])

@@ -37,8 +37,9 @@ def test_the_chosen_deployment_is_the_fewest_gpus() -> None:
 
 def test_one_replica_fewer_misses_the_slo() -> None:
     best = plan(T70, W).estimate
-    assert best is not None and best.deployment.replicas > 1
-    fewer = Deployment(best.deployment.mode, best.deployment.tp, best.deployment.replicas - 1)
+    assert best is not None and best.deployment.mode == "aggregated"
+    d = best.deployment
+    fewer = Deployment(d.mode, d.tp, d.replicas - 1) if d.replicas > 1 else Deployment(d.mode, d.tp // 2, 1)
     assert not evaluate(T70, fewer, W).meets(W)
 
 
