@@ -111,11 +111,20 @@ _LABELS: dict[str, str] = {
     "weightsDtype": "weights dtype",
     "kvDtype": "KV cache dtype",
     "weightsBytes": "weights",
+    "weightsBytesPerGpu": "weights per GPU",
+    "efficiency": "efficiency factors",
     "kvBytesPerToken": "KV cache per token",
     "mode": "mode",
     "tensorParallel": "tensor parallel (decode / aggregated)",
     "replicas": "replicas (decode / aggregated)",
+    "pipelineParallel": "pipeline parallel (decode / aggregated)",
+    "dataParallel": "data parallel (decode / aggregated)",
+    "expertParallel": "expert parallel (decode / aggregated)",
+    "gpusPerReplica": "GPUs per replica (decode / aggregated)",
     "prefillTensorParallel": "prefill tensor parallel",
+    "prefillPipelineParallel": "prefill pipeline parallel",
+    "prefillDataParallel": "prefill data parallel",
+    "prefillExpertParallel": "prefill expert parallel",
     "prefillReplicas": "prefill replicas",
     "gpus": "GPUs",
     "nodes": "nodes",
@@ -147,7 +156,7 @@ def _human(key: str, value: Any) -> str:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if key == "weightsBytes":
+    if key in ("weightsBytes", "weightsBytesPerGpu"):
         return f"{value / 1e9:,.1f} GB"
     if key == "kvBytesPerToken":
         return f"{value / 1024:,.0f} KiB"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import json
 
 import pytest
@@ -40,4 +42,6 @@ def test_human_output_has_readable_labels_and_units() -> None:
     text = result.stdout
     assert "time to first token, p95 (ms)" in text and "cost, GPU share ($/hour)" in text
     assert "70.6 GB" in text  # weights, not 70600000000
-    assert "weightsBytes" not in text and "ttftMs" not in text
+    assert "8.8 GB" in text  # weights per GPU at TP8
+    # every key of the JSON has a readable label (none shows as its camelCase key)
+    assert not re.search(r"\b[a-z]+[A-Z][A-Za-z]*\b", text), text
