@@ -101,8 +101,9 @@ def _mirrored(mv: MirrorValue, mirror: str) -> Any:
 
 
 def catalog_key(ref: ChartRef) -> str:
-    """The catalog key of a chart reference ("" for one the catalog does not hold)."""
-    return next((key for key, entry in CHARTS.items() if entry is ref or entry == ref), "")
+    """The catalog key of a chart reference ("" for one the catalog does not hold). By chart, not by equality: a
+    release catalog (components/catalog/dynamo.py) pins another version of the same chart."""
+    return next((key for key, entry in CHARTS.items() if entry.chart == ref.chart), "")
 
 
 def chart_values(ref: ChartRef, values: Mapping[str, Any], images: ImagesSpec) -> dict[str, Any]:

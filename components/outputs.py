@@ -77,11 +77,16 @@ class ComputeOutputs(LayerOutputs):
 class FabricProfile:
     """Everything a GPU pod on one pool needs from the fabric (networking/profile.py builds it)."""
 
-    resources: dict[str, int] = field(default_factory=dict)  # extended resources per GPU pod (requests = limits)
+    resources: dict[str, int] = field(default_factory=dict)  # extended resources every GPU pod requests (= limits)
     capabilities: tuple[str, ...] = ()  # container capabilities to add
-    env: dict[str, str] = field(default_factory=dict)  # NCCL / UCX / libfabric / NIXL environment
+    env: dict[str, str] = field(default_factory=dict)  # NCCL / UCX / libfabric environment
     annotations: dict[str, str] = field(default_factory=dict)  # pod annotations (network attachments)
-    nixl_backend: str = "UCX"  # UCX | LIBFABRIC
+    nixl_backend: str = "UCX"  # UCX | LIBFABRIC: the NIXL backend each engine is told to use for KV transfer
+    # NICs taken in proportion to the pod's GPUs (EFA): `nic_resource` with nics_by_gpus[g - 1] for a g-GPU pod
+    nic_resource: str | None = None
+    nics_by_gpus: tuple[int, ...] = ()
+    # NIXL on this fabric registers GPU memory with the NIC only from a privileged container (EFA: Dynamo's EFA guide)
+    nixl_needs_privileged: bool = False
 
 
 @dataclass(frozen=True)
@@ -137,6 +142,11 @@ class OptimizationOutputs(LayerOutputs):
 class ServingOutputs(LayerOutputs):
     LAYER: ClassVar[str] = "serving"
     graphs: Mapping[str, pulumi.Resource] = field(default_factory=dict)  # {model: DynamoGraphDeployment}
+    # {model: {worker role: component name}} of the components that set `scalingAdapter` (the operator names the
+    # adapter `<graph>-<lowercased component name>`), for KEDA
+    scaled_components: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # {model: the name clients and metrics see (--served-model-name; the `model` label of dynamo_frontend_*)}
+    served_model_names: Mapping[str, str] = field(default_factory=dict)
 
 
 OUTPUT_TYPES: tuple[type[LayerOutputs], ...] = (

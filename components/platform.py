@@ -58,13 +58,15 @@ class Layer(pulumi.ComponentResource):
 #                  reads cluster(k8s_provider), namespaces(by_name), storage(model_cache_claims,
 #                    prefetch_jobs_by_namespace, token_secrets)
 #   serving        serving.layer:build -> ServingOutputs
-#                  reads cluster(k8s_provider), namespaces(by_name), fabric(profiles[].resources,
-#                    profiles[].capabilities, profiles[].env, profiles[].annotations), storage(model_cache_claims,
-#                    prefetch_jobs, token_secrets, kv_disk_classes), acceptance(gates, node_selectors),
-#                    observability(prometheus_url, prometheus_stack), scheduling(kai_scheduler, grove),
-#                    optimization(jobs)
+#                  reads cluster(k8s_provider), namespaces(by_name), compute(compute_domains),
+#                    fabric(profiles[].resources, profiles[].capabilities, profiles[].env, profiles[].annotations,
+#                    profiles[].nixl_backend, profiles[].nic_resource, profiles[].nics_by_gpus,
+#                    profiles[].nixl_needs_privileged), storage(model_cache_claims, prefetch_jobs, token_secrets,
+#                    kv_disk_classes), acceptance(gates, node_selectors), observability(prometheus_url,
+#                    prometheus_stack), scheduling(kai_scheduler, grove), optimization(jobs)
 #   autoscaling    serving.keda:build
-#                  reads cluster(k8s_provider), namespaces(by_name), observability(prometheus_url), serving(graphs)
+#                  reads cluster(k8s_provider), namespaces(by_name), observability(prometheus_url), serving(graphs,
+#                    scaled_components, served_model_names)
 #   triton         serving.triton:build
 #                  reads cluster(k8s_provider), namespaces(by_name)
 #   performance    serving.performance:build

@@ -3,7 +3,8 @@
 Values are typed by the spec and every key exists in the chart's values.yaml (tests check it against
 ../shared/upstream/chart-values/gpu-operator.values.yaml):
 - driver: pre-installed on the EKS accelerated AMI (off), installed by the operator on bare metal (on, pinned);
-  `driver.rdma` (GPUDirect RDMA, nvidia-peermem) on with an InfiniBand/RoCE fabric or `gpuOperator.rdma`;
+  `driver.rdma` from the fabric (components/fabric.py: GPUDirect RDMA on InfiniBand/RoCE or `gpuOperator.rdma`,
+  `useHostMofed` with `fabric.driver: host`); `nfd.enabled` only when the GPU Operator is the cluster's NFD;
 - GDS and GDRCopy: containers of the operator's driver pods, so only where the operator installs the driver;
 - toolkit: off where the AMI ships the NVIDIA Container Toolkit; device plugin, GFD, DCGM exporter (ServiceMonitor
   when observability is on), node status exporter, MIG manager (cluster-wide strategy), GDS, GDRCopy, CDI;
@@ -27,6 +28,7 @@ from components import k8s as kobj
 from components.catalog import CHARTS
 from components.constants import GPU_TOLERATION
 from components.context import PlatformContext
+from components.fabric import gpu_operator_deploys_nfd, gpu_operator_rdma
 from components.observability.dcgm import DCGM_METRICS_CONFIGMAP, dcgm_configmap
 from components.rules.compute import driver_managed_by_operator
 from components.spec import GpuPoolSpec, StackSpec
@@ -52,13 +54,6 @@ def toolkit_enabled(spec: StackSpec) -> bool:
     return spec.gpu_operator.toolkit
 
 
-def rdma_enabled(spec: StackSpec) -> bool:
-    rdma = spec.gpu_operator.rdma
-    if rdma is not None:
-        return rdma
-    return spec.network.fabric.type in ("infiniband", "roce")
-
-
 def mig_strategy(spec: StackSpec) -> str | None:
     """The cluster-wide MIG strategy (None: no pool uses MIG). `mig-profiles` rejects conflicting pools."""
     strategies = {p.mig.strategy for p in spec.gpu_pools if p.mig.strategy != "none"}
@@ -80,12 +75,11 @@ def daemonset_tolerations(spec: StackSpec) -> list[dict[str, str]]:
 def gpu_operator_values(spec: StackSpec) -> dict[str, Any]:
     op = spec.gpu_operator
     driver = operator_driver(spec)
-    rdma = rdma_enabled(spec)
     mig = mig_strategy(spec)
     driver_values: dict[str, Any] = {"enabled": driver}
     if driver:
         driver_values["version"] = op.driver.version
-        driver_values["rdma"] = {"enabled": rdma, "useHostMofed": op.driver.use_host_mofed}
+        driver_values["rdma"] = gpu_operator_rdma(spec)  # the fabric's answer (components/fabric.py)
         # A driver reload drains GPU pods; never more than the pools allow at once.
         driver_values["upgradePolicy"] = {
             "autoUpgrade": True,
@@ -93,7 +87,7 @@ def gpu_operator_values(spec: StackSpec) -> dict[str, Any]:
         }
     values: dict[str, Any] = {
         "cdi": {"enabled": op.cdi},
-        "nfd": {"enabled": True},
+        "nfd": {"enabled": gpu_operator_deploys_nfd(spec)},  # one NFD per cluster (fabric.nfd)
         "daemonsets": {"tolerations": daemonset_tolerations(spec)},
         "driver": driver_values,
         "toolkit": {"enabled": toolkit_enabled(spec)},

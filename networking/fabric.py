@@ -8,8 +8,8 @@
 Returns `FabricOutputs` (components/outputs.py): pods consume all of it through the per-pool `FabricProfile`
 (`networking.profile.fabric_profile`) only; the scheduler topology objects go to the scheduling layer.
 
-Functions for other layers: `networking.network_operator.gpu_operator_rdma(spec)` gives the GPU Operator's
-`driver.rdma` values; `gpu_operator_deploys_nfd(spec)` says whether the GPU Operator must keep its NFD on.
+The GPU Operator's side of the fabric (`driver.rdma`, `nfd.enabled`) is decided in the spine (components/fabric.py)
+so the compute layer, which runs first, renders the same answer the fabric layer assumes.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 import pulumi
 
+from components import fabric as fabric_rules
 from components import k8s as kobj
 from components.catalog import CHARTS
 from components.constants import GPU_TOLERATION, POOL_LABEL
@@ -53,8 +54,8 @@ def efa_device_plugin_values(spec: StackSpec, region: str | None) -> dict[str, A
 
 
 def gpu_operator_deploys_nfd(spec: StackSpec) -> bool:
-    """Whether the GPU Operator chart should deploy Node Feature Discovery (`nfd.enabled`)."""
-    return spec.network.fabric.nfd == "gpu-operator"
+    """Whether the GPU Operator chart should deploy Node Feature Discovery (`nfd.enabled`; components/fabric.py)."""
+    return fabric_rules.gpu_operator_deploys_nfd(spec)
 
 
 def build(ctx: PlatformContext, parent: pulumi.Resource) -> FabricOutputs:

@@ -12,6 +12,7 @@ import ipaddress
 import json
 from typing import Any
 
+from components import fabric as fabric_rules
 from components import k8s as kobj
 from components.catalog.versions import CHARTS
 from components.constants import FABRIC_LABEL, GPU_TOLERATION, POOL_LABEL
@@ -222,13 +223,5 @@ def chart_values(spec: StackSpec) -> dict[str, Any]:
 
 
 def gpu_operator_rdma(spec: StackSpec) -> dict[str, bool]:
-    """`driver.rdma` of the GPU Operator for this fabric (for the compute layer): GPUDirect RDMA on IB/RoCE, and
-    `useHostMofed` when the NIC driver is on the host rather than the Network Operator's DOCA container."""
-    fabric = spec.network.fabric
-    on_nics = fabric.type in ("infiniband", "roce")
-    enabled = spec.gpu_operator.rdma if spec.gpu_operator.rdma is not None else on_nics
-    host = on_nics and fabric.driver == "host"
-    return {
-        "enabled": bool(enabled),
-        "useHostMofed": bool(enabled and (host or spec.gpu_operator.driver.use_host_mofed)),
-    }
+    """`driver.rdma` of the GPU Operator for this fabric (components/fabric.py, the compute layer's source too)."""
+    return fabric_rules.gpu_operator_rdma(spec)

@@ -16,6 +16,7 @@ Environment variables and their sources are listed in docs/fabric.md.
 
 from __future__ import annotations
 
+from components.catalog.nodes import nics_for_gpus
 from components.outputs import FabricProfile
 from components.spec import GpuPoolSpec, StackSpec
 from components.spec.network import FabricSpec
@@ -59,14 +60,20 @@ def network_attachment(rail: int) -> str:
     return f"{NETWORK_NAMESPACE}/{network_name(rail)}"
 
 
-def _nixl_env(backend: str) -> dict[str, str]:
-    # Dynamo KVBM enables NIXL backends from DYN_KVBM_NIXL_BACKEND_<BACKEND>=true (UCX when none is set).
-    return {f"DYN_KVBM_NIXL_BACKEND_{backend}": "true"}
-
-
 def rail_devices(fabric: FabricSpec, rails: int) -> list[str]:
     """The pool's RDMA devices (mlx5_*) in rail order: the first `rails` of the fabric's device list."""
     return list(fabric.devices[:rails])
+
+
+def efa_interfaces_by_gpus(spec: StackSpec, pool: GpuPoolSpec) -> tuple[int, ...]:
+    """EFA interfaces a pod with 1..N GPUs requests on `pool` (N = GPUs per node): the interfaces of the NIC groups
+    its GPUs sit in, from the node type's GPU-to-NIC topology (`NodeType.nic_group`), so the node's interfaces are
+    shared among its GPU pods instead of the first pod taking all of them."""
+    nt = spec.node_type(pool)
+    if nt is None:
+        return ()
+    rails = spec.rails_per_node(pool)
+    return tuple(nics_for_gpus(nt, g, rails) for g in range(1, nt.gpus + 1))
 
 
 def fabric_profile(spec: StackSpec, pool: GpuPoolSpec) -> FabricProfile:
@@ -80,22 +87,23 @@ def fabric_profile(spec: StackSpec, pool: GpuPoolSpec) -> FabricProfile:
                 "NCCL_SOCKET_IFNAME": f"={POD_PRIMARY_IFNAME}",
                 "UCX_TLS": "tcp,cuda_copy,cuda_ipc",
                 "UCX_NET_DEVICES": POD_PRIMARY_IFNAME,
-                **_nixl_env("UCX"),
             },
             nixl_backend="UCX",
         )
     if fabric.type == "efa":
         return FabricProfile(
-            resources={EFA_RESOURCE: rails},
             capabilities=("IPC_LOCK",),
             env={
                 "FI_PROVIDER": "efa",
                 "FI_EFA_USE_DEVICE_RDMA": "1",
                 "FI_EFA_FORK_SAFE": "1",
+                "FI_EFA_ENABLE_SHM_TRANSFER": "0",
                 "NCCL_SOCKET_IFNAME": f"={POD_PRIMARY_IFNAME}",
-                **_nixl_env("LIBFABRIC"),
             },
             nixl_backend="LIBFABRIC",
+            nic_resource=EFA_RESOURCE,
+            nics_by_gpus=efa_interfaces_by_gpus(spec, pool),
+            nixl_needs_privileged=True,
         )
     devices = rail_devices(fabric, rails)
     env = {
@@ -103,7 +111,6 @@ def fabric_profile(spec: StackSpec, pool: GpuPoolSpec) -> FabricProfile:
         "NCCL_SOCKET_IFNAME": f"={POD_PRIMARY_IFNAME}",
         "UCX_TLS": "rc,cuda_copy,cuda_ipc",
         "UCX_NET_DEVICES": ",".join(f"{d}:1" for d in devices),
-        **_nixl_env("UCX"),
     }
     if fabric.type == "roce":
         # RoCE addresses peers by GID: pin the RoCEv2 GID index for NCCL and UCX, and the Ethernet address type.

@@ -9,6 +9,7 @@ from typing import Any
 
 from components.catalog.upstream_defects import POLICY_GAPS
 from components.namespaces import PRIVILEGED_NAMESPACES
+from policies.exemptions import efa_nixl_worker
 from policies.registry import SECRET, UNKNOWN, Resource, RuleContext, resource_rule, stack_rule
 from policies.workloads import kind_of, mapping, name_of, namespace_of, pods
 
@@ -35,7 +36,8 @@ def _seq(value: Any) -> list[Any]:
         }
     },
     remediation="Move the workload into an operator namespace, or drop the host access; RDMA needs only the "
-    "IPC_LOCK capability and the device plugin's resources, not privileged mode.",
+    "IPC_LOCK capability and the device plugin's resources, not privileged mode (Dynamo NIXL workers on EFA are the "
+    "one exemption, policies/exemptions.py).",
 )
 def no_privileged_pods(resource_type: str, props: Mapping[str, Any], ctx: RuleContext) -> Iterator[str]:
     allowed = set(ctx.config.get("allowedNamespaces", []))
@@ -55,7 +57,7 @@ def no_privileged_pods(resource_type: str, props: Mapping[str, Any], ctx: RuleCo
         for c in pod.containers:
             sc = c.spec.get("securityContext")
             if isinstance(sc, Mapping):
-                if sc.get("privileged") is True:
+                if sc.get("privileged") is True and not efa_nixl_worker(pod, c):
                     yield f"container {c.name!r} ({c.path}) is privileged {where}; add only the capabilities it needs"
                 caps = sc.get("capabilities")
                 added = {str(x) for x in _seq(caps.get("add"))} if isinstance(caps, Mapping) else set()

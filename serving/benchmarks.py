@@ -24,7 +24,7 @@ import pulumi
 
 from components import constants as C
 from components import k8s as kobj
-from components.catalog import IMAGES
+from components.catalog.dynamo import release
 from components.context import PlatformContext
 from components.namespaces import model_namespace
 from components.spec import StackSpec
@@ -35,6 +35,11 @@ RESULTS_DIR = f"{C.MODEL_CACHE_MOUNT}/benchmarks"
 LABELS = {"app.kubernetes.io/part-of": "inference-ra", "app.kubernetes.io/component": "benchmark"}
 READY_TIMEOUT_S = 7200
 DEFAULT_ISL, DEFAULT_OSL = 2048, 256
+
+
+def aiperf_image(spec: StackSpec) -> str:
+    """AIPerf ships in the Dynamo runtime images: the release's vLLM runtime (or its override)."""
+    return spec.serving.dynamo.images.get("vllm") or release(spec.serving.dynamo.version).images["vllm"]
 
 
 def frontend_url(spec: StackSpec, model: ModelSpec) -> str:
@@ -118,7 +123,7 @@ def benchmark_job(spec: StackSpec, model: ModelSpec) -> kobj.Manifest:
                     "containers": [
                         {
                             "name": "aiperf",
-                            "image": IMAGES["aiperf"],
+                            "image": aiperf_image(spec),
                             "command": ["/bin/bash", "-c", sweep_script(spec, model)],
                             "env": env,
                             "resources": {

@@ -17,12 +17,14 @@ from typing import Any
 
 from components import constants as C
 from components import k8s as kobj
+from components.catalog import GPUS
+from components.catalog.dynamo import DynamoRelease, release
 from components.outputs import FabricProfile
+from components.rules.spine import weights_per_gpu_bytes
 from components.spec import StackSpec
 from components.spec.serving import ModelSpec, WorkerSpec
-from serving import engines, kv, routing
+from serving import engines, kv, pods, routing
 
-API_VERSION = "nvidia.com/v1beta1"
 KAI_QUEUE_ANNOTATION = "nvidia.com/kai-scheduler-queue"  # operator: queue of the graph's pods (default "dynamo")
 KAI_QUEUE_LABEL = "kai.scheduler/queue"  # the label KAI reads; the operator injects the same value
 KAI_SCHEDULER = "kai-scheduler"
@@ -34,18 +36,23 @@ NODE_SHARE = 0.75  # share of a node's CPUs / RAM a GPU pod may claim per GPU (t
 # Control-plane components of a graph: (CPU request, memory request = limit, GiB).
 FRONTEND_RESOURCES = ("4", 16)
 PLANNER_RESOURCES = ("1", 4)
+SIDECAR_FRONTEND_RESOURCES = ("2", 8)  # the per-worker frontend of the Inference Gateway path
+TOPOLOGY_NAME = "inference-ra"  # the Grove ClusterTopologyBinding the fabric layer creates (networking/topology.py)
 
 
 @dataclass(frozen=True)
 class PoolInputs:
     """What a model's worker pods take from earlier layers for their pool (serving/layer.py reads it from the
     context): the fabric profile (`ctx.fabric.profiles`), the acceptance gate's node selector entries
-    (`ctx.acceptance.node_selectors`, empty unless the pool is gated) and the local NVMe StorageClass of the KV disk
-    tier (`ctx.storage.kv_disk_classes`, None when the pool has no local NVMe)."""
+    (`ctx.acceptance.node_selectors`, empty unless the pool is gated), the local NVMe StorageClass of the KV disk
+    tier (`ctx.storage.kv_disk_classes`, None when the pool has no local NVMe) and, on a GB200 pool, the
+    ResourceClaimTemplate of its ComputeDomain's IMEX channel in the model's namespace
+    (`ctx.compute.compute_domains`)."""
 
     fabric: FabricProfile
     gate_selector: Mapping[str, str] = field(default_factory=dict)
     kv_disk_class: str | None = None
+    channel_template: str | None = None
 
 
 def control_resources(cpu: str, memory_gi: int) -> dict[str, Any]:
@@ -56,10 +63,9 @@ def control_resources(cpu: str, memory_gi: int) -> dict[str, Any]:
 ROLE_TYPES = {"worker": "worker", "prefill": "prefill", "decode": "decode"}
 
 
-def image(model: ModelSpec) -> str:
-    from components.catalog.versions import IMAGES
-
-    return IMAGES[model.engine]
+def dynamo_release(spec: StackSpec) -> DynamoRelease:
+    """The catalog entry of `serving.dynamo.version` (the dynamo-version rule rejects unknown ones first)."""
+    return release(spec.serving.dynamo.version)
 
 
 def nodes_per_replica(spec: StackSpec, model: ModelSpec, w: WorkerSpec) -> int:
@@ -96,24 +102,46 @@ def _pod_labels(spec: StackSpec, model: ModelSpec, role: str) -> dict[str, str]:
     return {MODEL_LABEL: model.name, ROLE_LABEL: role, **labels}
 
 
+def trtllm_free_memory_fraction(spec: StackSpec, model: ModelSpec, w: WorkerSpec) -> float | None:
+    """TensorRT-LLM's --free-gpu-memory-fraction is a share of the memory left after the weights, not of the HBM:
+    the same KV budget as vLLM's --gpu-memory-utilization u is (u x HBM - weights) / (HBM - weights) of it."""
+    pool = spec.pool(model.pool)
+    gpu = GPUS.get(pool.gpu) if pool else None
+    weights = weights_per_gpu_bytes(spec, model, w)
+    if gpu is None or weights is None or weights >= gpu.hbm_bytes:
+        return None
+    fraction = (model.gpu_memory_utilization * gpu.hbm_bytes - weights) / (gpu.hbm_bytes - weights)
+    return round(min(max(fraction, 0.01), 1.0), 3)  # weights-fit-hbm rejects a graph whose weights leave no KV
+
+
+def engine_inputs(
+    spec: StackSpec, model: ModelSpec, role: str, w: WorkerSpec, fabric: FabricProfile, rel: DynamoRelease
+) -> engines.EngineInputs:
+    return engines.EngineInputs(
+        release=rel,
+        nixl_backend=fabric.nixl_backend,
+        publish_kv_events=engines.publishes_kv_events(model, role),
+        trtllm_free_memory_fraction=trtllm_free_memory_fraction(spec, model, w) if model.engine == "trtllm" else None,
+    )
+
+
 def worker_component(
-    spec: StackSpec, model: ModelSpec, role: str, w: WorkerSpec, inputs: PoolInputs, region: str | None
+    spec: StackSpec, model: ModelSpec, role: str, w: WorkerSpec, inputs: PoolInputs, rel: DynamoRelease
 ) -> dict[str, Any]:
     pool = spec.pool(model.pool)
     assert pool is not None  # model-references rule
     fabric: FabricProfile = inputs.fabric
     nodes = nodes_per_replica(spec, model, w)
     gpus_per_pod = w.gpus_per_replica // nodes
-    cmd = engines.worker_command(model, role, w)
+    cmd = engines.worker_command(model, role, w, engine_inputs(spec, model, role, w, fabric, rel))
 
-    resources: dict[str, Any] = {"nvidia.com/gpu": str(gpus_per_pod)}
-    resources.update({k: str(v) for k, v in sorted(fabric.resources.items())})
+    resources: dict[str, Any] = pods.worker_resources(fabric, gpus_per_pod)
     cpu, memory_gi = worker_host_resources(spec, model, role, gpus_per_pod)
     resources["memory"] = f"{memory_gi}Gi"  # request = limit: the pinned KV tier must not be reclaimed
     requests = {**resources, "cpu": str(cpu)}
 
-    env = _env({"HF_HOME": C.HF_HOME}) + token_env(model) + _env(dict(sorted(fabric.env.items())))
-    env += kv.kv_env(model, role, region)
+    env = _env({"HF_HOME": C.HF_HOME}) + token_env(model) + _env(pods.fabric_env(fabric, model))
+    env += kv.kv_env(model, role)
     mounts = [{"name": C.MODEL_CACHE_CLAIM, "mountPath": C.MODEL_CACHE_MOUNT}]
     volumes: list[dict[str, Any]] = [
         {"name": C.MODEL_CACHE_CLAIM, "persistentVolumeClaim": {"claimName": C.MODEL_CACHE_CLAIM}}
@@ -124,15 +152,15 @@ def worker_component(
 
     container: dict[str, Any] = {
         "name": "main",
-        "image": image(model),
+        "image": pods.worker_image(spec, model, rel, pods.uses_fabric_image(fabric, model, nodes)),
         "command": cmd.command,
         "args": cmd.args,
         "env": env,
         "resources": {"requests": requests, "limits": resources},
         "volumeMounts": mounts,
     }
-    if fabric.capabilities:
-        container["securityContext"] = {"capabilities": {"add": list(fabric.capabilities)}}
+    if grants := pods.fabric_grants(fabric, model, role):
+        container["securityContext"] = grants
     _, sched = _scheduling(spec, model)
     pod_spec: dict[str, Any] = {
         "containers": [container],
@@ -142,21 +170,53 @@ def worker_component(
         "volumes": volumes,
         **sched,
     }
-    metadata: dict[str, Any] = {"labels": _pod_labels(spec, model, role)}
-    if fabric.annotations:
-        metadata["annotations"] = dict(fabric.annotations)
+    if inputs.channel_template is not None:  # GB200: the IMEX channel of the pool's ComputeDomain
+        claim_fields, claims = pods.compute_domain_claim(inputs.channel_template)
+        pod_spec.update(claim_fields)
+        container["resources"]["claims"] = claims
     component: dict[str, Any] = {
         "name": role,
         "type": ROLE_TYPES[role],
         "replicas": w.replicas,
         "sharedMemorySize": f"{model.shared_memory_gi}Gi",
-        "podTemplate": {"metadata": metadata, "spec": pod_spec},
+        "podTemplate": {"metadata": _worker_metadata(spec, model, role, fabric), "spec": pod_spec},
     }
+    if spec.serving.routing.inference_gateway:
+        routing.add_frontend_sidecar(component, _sidecar_frontend(model, rel, spec))
     if nodes > 1:
         component["multinode"] = {"nodeCount": nodes}
+        if spec.scheduling.topology_aware:
+            component["topologyConstraint"] = {"packDomain": pack_domain(spec, model)}
     if model.autoscaling.mode != "none":
         component["scalingAdapter"] = {}  # the operator creates DGDSA `<graph>-<role>` owning replicas
     return component
+
+
+def _worker_metadata(spec: StackSpec, model: ModelSpec, role: str, fabric: FabricProfile) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"labels": _pod_labels(spec, model, role)}
+    if fabric.annotations:
+        metadata["annotations"] = dict(fabric.annotations)
+    return metadata
+
+
+def pack_domain(spec: StackSpec, model: ModelSpec) -> str:
+    """Where one multinode replica is packed (scheduling.topologyAware): inside an NVLink domain on a ComputeDomain
+    (GB200) pool, else inside a rail group (Grove `block`: one switch hop on every rail). Domain names are the
+    levels of the ClusterTopologyBinding `inference-ra` (networking/topology.py)."""
+    pool = spec.pool(model.pool)
+    return "nvlink-domain" if pool is not None and pool.compute_domain else "block"
+
+
+def _sidecar_frontend(model: ModelSpec, rel: DynamoRelease, spec: StackSpec) -> dict[str, Any]:
+    return {
+        "name": routing.SIDECAR_FRONTEND,
+        "image": pods.runtime_image(spec, model, rel),
+        "command": ["python3", "-m", "dynamo.frontend"],
+        "args": routing.sidecar_frontend_args(),
+        "env": _env({"HF_HOME": C.HF_HOME}) + token_env(model),
+        "resources": control_resources(*SIDECAR_FRONTEND_RESOURCES),
+        "volumeMounts": [{"name": C.MODEL_CACHE_CLAIM, "mountPath": C.MODEL_CACHE_MOUNT}],
+    }
 
 
 def worker_host_resources(spec: StackSpec, model: ModelSpec, role: str, gpus_per_pod: int) -> tuple[int, int]:
@@ -178,14 +238,14 @@ def _disk_volume(model: ModelSpec, inputs: PoolInputs) -> dict[str, Any]:
     return kv.kv_disk_volume(inputs.kv_disk_class, model.kv_cache.disk_gi, kv.KV_DISK_VOLUME)
 
 
-def frontend_component(spec: StackSpec, model: ModelSpec) -> dict[str, Any]:
+def frontend_component(spec: StackSpec, model: ModelSpec, rel: DynamoRelease) -> dict[str, Any]:
     _, sched = _scheduling(spec, model)
     container = {
         "name": "main",
-        "image": image(model),
+        "image": pods.runtime_image(spec, model, rel),
         "command": ["python3", "-m", "dynamo.frontend"],
         "args": routing.frontend_args(model),
-        "env": _env({"HF_HOME": C.HF_HOME}) + token_env(model) + routing.frontend_env(model),
+        "env": _env({"HF_HOME": C.HF_HOME}) + token_env(model) + routing.frontend_env(model, rel),
         "resources": control_resources(*FRONTEND_RESOURCES),
         "volumeMounts": [{"name": C.MODEL_CACHE_CLAIM, "mountPath": C.MODEL_CACHE_MOUNT}],
     }
@@ -226,13 +286,13 @@ def planner_config(spec: StackSpec, model: ModelSpec) -> dict[str, Any]:
     return cfg
 
 
-def planner_component(spec: StackSpec, model: ModelSpec, prometheus: str | None) -> dict[str, Any]:
+def planner_component(spec: StackSpec, model: ModelSpec, prometheus: str | None, rel: DynamoRelease) -> dict[str, Any]:
     """Dynamo Planner in SLA mode on the model's TTFT/ITL targets, bounded by the spec's replica limits."""
     _, sched = _scheduling(spec, model)
     env = [{"name": "PROMETHEUS_ENDPOINT", "value": prometheus}] if prometheus else []
     container = {
         "name": "main",
-        "image": image(model),
+        "image": pods.runtime_image(spec, model, rel),
         "command": ["python3", "-m", "dynamo.planner"],
         "args": ["--config", kv.compact_json(planner_config(spec, model))],
         "env": env,
@@ -255,33 +315,47 @@ def graph_manifest(
     namespace: str,
     inputs: PoolInputs,
     *,
-    region: str | None = None,
     prometheus: str | None = None,
 ) -> kobj.Manifest:
-    """The DynamoGraphDeployment of one model, exactly as applied; `inputs` are its pool's hand-offs."""
-    components = [frontend_component(spec, model)]
-    components += [worker_component(spec, model, role, w, inputs, region) for role, w in model.workers().items()]
+    """The DynamoGraphDeployment of one model, exactly as applied; `inputs` are its pool's hand-offs.
+
+    With `serving.routing.inferenceGateway` the graph is shaped like Dynamo's gaie examples: no standalone frontend,
+    a frontend sidecar in every worker pod routing where the EPP says (`--router-mode direct`), and an `epp`
+    component; the operator creates the InferencePool `<graph>-pool` pointing at it."""
+    rel = dynamo_release(spec)
+    gateway = spec.serving.routing.inference_gateway
+    components = [] if gateway else [frontend_component(spec, model, rel)]
+    components += [worker_component(spec, model, role, w, inputs, rel) for role, w in model.workers().items()]
     if model.autoscaling.mode == "planner-sla":
-        components.append(planner_component(spec, model, prometheus))
-    if spec.serving.routing.inference_gateway:
-        components.append(routing.epp_component(model, image(model)))
+        components.append(planner_component(spec, model, prometheus, rel))
+    if gateway:
+        image = spec.serving.dynamo.images.get("epp") or rel.epp_image
+        components.append(routing.epp_component(model, image))
     annotations = {GROVE_ANNOTATION: "true" if spec.serving.dynamo.grove else "false"}
     if spec.serving.dynamo.kai_scheduler and model.tenant:
         annotations[KAI_QUEUE_ANNOTATION] = model.tenant
+    graph_spec: dict[str, Any] = {"backendFramework": model.engine, "components": components}
+    if spec.scheduling.topology_aware and any(c.get("topologyConstraint") for c in components):
+        graph_spec["topologyConstraint"] = {"clusterTopologyName": TOPOLOGY_NAME}
     return {
-        "apiVersion": API_VERSION,
+        "apiVersion": rel.graph_api,
         "kind": "DynamoGraphDeployment",
         "metadata": kobj.metadata(model.name, namespace, {MODEL_LABEL: model.name}, annotations),
-        "spec": {"backendFramework": model.engine, "components": components},
+        "spec": graph_spec,
     }
 
 
-def disruption_budgets(model: ModelSpec, namespace: str) -> list[kobj.Manifest]:
+def scaled_components(model: ModelSpec) -> dict[str, str]:
+    """{worker role: component name} of the components that carry `scalingAdapter` (empty without autoscaling)."""
+    return {role: role for role in model.workers()} if model.autoscaling.mode != "none" else {}
+
+
+def disruption_budgets(model: ModelSpec, namespace: str, gateway: bool = False) -> list[kobj.Manifest]:
     """One PDB per serving component (frontend and each worker role), selecting on the graph label the Dynamo
     operator stamps on every pod (deploy/operator/internal/consts: nvidia.com/dynamo-graph-deployment-name) and the
     role label this stack puts in every pod template (the operator's component-type value for workers differs
     between operator versions: `worker` or the role). maxUnavailable 1 lets drains proceed one pod at a time."""
-    roles = ["frontend", *model.workers()]
+    roles = [*([] if gateway else ["frontend"]), *model.workers()]
     return [
         {
             "apiVersion": "policy/v1",

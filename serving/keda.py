@@ -8,33 +8,35 @@ on the frontend's latency histograms against the model's SLO:
   worker   -> both (aggregated workers do prefill and decode)
 The KEDA chart itself is installed once when any model uses KEDA.
 
-Contract with the serving layer (docs/tenancy.md): DGD name = model name (`ctx.serving.graphs`); component names
-per role `DEFAULT_COMPONENTS` (`scaled_objects` takes overrides; no layer produces any); every scaled component
-sets `scalingAdapter: {}`. Adapter name = `<dgd>-<lowercased componentName>` (operator `generateAdapterName`).
+Contract with the serving layer (`ServingOutputs`): DGD name = model name (`graphs`); the components that set
+`scalingAdapter: {}` per worker role (`scaled_components`); the served model name (`served_model_names`), which the
+frontend writes, case kept, into the `model` label of `dynamo_frontend_*` (Dynamo >= 1.2). Adapter name =
+`<dgd>-<lowercased componentName>` (operator `generateAdapterName`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
 
 from components import k8s as kobj
 from components.catalog import CHARTS
+from components.catalog.dynamo import release
 from components.context import PlatformContext
 from components.namespaces import KEDA_NAMESPACE, model_namespace
 from components.observability.layer import prometheus_url as observability_prometheus_url
 from components.spec import StackSpec
 from components.spec.serving import ModelSpec
 
-ADAPTER_API = "nvidia.com/v1beta1"
+
+def graph_api(spec: StackSpec) -> str:
+    """apiVersion of the release's DynamoGraphDeploymentScalingAdapter (the graph API of the release)."""
+    return release(spec.serving.dynamo.version).graph_api
+
+
 ADAPTER_KIND = "DynamoGraphDeploymentScalingAdapter"
-DEFAULT_COMPONENTS: dict[str, str] = {
-    "frontend": "Frontend",
-    "worker": "worker",
-    "prefill": "prefill",
-    "decode": "decode",
-}
 
 TTFT_METRIC = "dynamo_frontend_time_to_first_token_seconds"
 ITL_METRIC = "dynamo_frontend_inter_token_latency_seconds"
@@ -61,10 +63,17 @@ def adapter_name(dgd: str, component: str) -> str:
     return f"{dgd}-{component.lower()}"
 
 
+def promql_string(value: str) -> str:
+    """A PromQL double-quoted string literal: backslash, double quote and line breaks escaped (Prometheus
+    "Querying basics": strings follow Go's escaping rules)."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    return f'"{escaped}"'
+
+
 def _selector(spec: StackSpec, m: ModelSpec, served_name: str) -> str:
-    # `namespace` is the scrape target's namespace (added by the PodMonitor/ServiceMonitor); the frontend labels
-    # series with the served model name lowercased (dynamo planner utils/prometheus.py).
-    return f'namespace="{model_namespace(spec, m.name)}",model="{served_name.lower()}"'
+    # `namespace` is the scrape target's namespace (added by the PodMonitor/ServiceMonitor); `model` is the served
+    # model name exactly as the frontend labels its series (case kept since Dynamo 1.2).
+    return f"namespace={promql_string(model_namespace(spec, m.name))},model={promql_string(served_name)}"
 
 
 def quantile_query(metric: str, selector: str) -> str:
@@ -99,15 +108,16 @@ def scaled_objects(
     spec: StackSpec,
     m: ModelSpec,
     server: Any,
-    components: dict[str, str] | None = None,
-    served_name: str | None = None,
+    components: Mapping[str, str],
+    served_name: str,
 ) -> list[kobj.Manifest]:
-    names = {**DEFAULT_COMPONENTS, **(components or {})}
+    """One ScaledObject per scaled component of the graph (`components`: {worker role: component name})."""
     ns = model_namespace(spec, m.name)
     a = m.autoscaling
+    api = graph_api(spec)
     out = []
-    for role in m.workers():
-        target = adapter_name(m.name, names[role])
+    for role, component in components.items():
+        target = adapter_name(m.name, component)
         out.append(
             {
                 "apiVersion": "keda.sh/v1alpha1",
@@ -118,7 +128,7 @@ def scaled_objects(
                     {"inference-ra.nvidia.com/graph": m.name, "inference-ra.nvidia.com/role": role},
                 ),
                 "spec": {
-                    "scaleTargetRef": {"apiVersion": ADAPTER_API, "kind": ADAPTER_KIND, "name": target},
+                    "scaleTargetRef": {"apiVersion": api, "kind": ADAPTER_KIND, "name": target},
                     "minReplicaCount": a.min_replicas,
                     "maxReplicaCount": a.max_replicas,
                     "pollingInterval": POLLING_SECONDS,
@@ -138,7 +148,7 @@ def scaled_objects(
                             },
                         }
                     },
-                    "triggers": triggers(spec, m, role, server, served_name or m.model),
+                    "triggers": triggers(spec, m, role, server, served_name),
                 },
             }
         )
@@ -170,12 +180,14 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
         opts=ctx.k8s_opts(parent, namespace=KEDA_NAMESPACE),
     )
     server = prometheus_url(spec, ctx.observability.prometheus_url)
-    dgds = ctx.serving.graphs
+    serving = ctx.serving
     for m in models:
         deps: list[pulumi.Resource] = [chart]
-        dgd = dgds.get(m.name)
+        dgd = serving.graphs.get(m.name)
         if dgd is not None:
             deps.append(dgd)
         ns = model_namespace(spec, m.name)
-        for manifest in scaled_objects(spec, m, server):
+        components = serving.scaled_components.get(m.name, {})
+        served = serving.served_model_names[m.name]
+        for manifest in scaled_objects(spec, m, server, components, served):
             kobj.apply(manifest, ctx.k8s_opts(parent, namespace=ns, depends_on=deps))

@@ -1,7 +1,8 @@
 """KV cache tiers below HBM: KVBM (G2 host RAM, G3 local NVMe, G4 object) or LMCache, per model.
 
-Names come from the Dynamo KVBM guide (`DYN_KVBM_CPU_CACHE_GB`, `DYN_KVBM_DISK_CACHE_GB`, `DYN_KVBM_DISK_CACHE_DIR`,
-`DYN_KVBM_OBJECT_*`) and LMCache's environment configuration (`LMCACHE_*`). In disaggregated graphs the offload
+Names come from the KVBM 1.4.0 README (kvbm wheel METADATA "Environment Variables": `DYN_KVBM_CPU_CACHE_GB`,
+`DYN_KVBM_DISK_CACHE_GB`, `DYN_KVBM_DISK_CACHE_DIR`, `DYN_KVBM_METRICS`, `DYN_KVBM_METRICS_PORT`) and LMCache's
+environment configuration (`LMCACHE_*`). In disaggregated graphs the offload
 connector runs on the prefill workers only, stacked with NIXL through Dynamo's `PdConnector`; decode workers keep
 plain NIXL (the pattern of Dynamo's `disagg_kvbm.sh` / `disagg_lmcache.sh`).
 """
@@ -36,7 +37,16 @@ def transfers(model: ModelSpec) -> bool:
     return model.mode == "disaggregated"
 
 
-def vllm_kv_transfer_config(model: ModelSpec, role: str) -> dict[str, Any] | None:
+def nixl_vllm(backend: str = "UCX") -> dict[str, Any]:
+    """vLLM's NixlConnector; a backend other than NIXL's default UCX goes in `kv_connector_extra_config.backends`
+    (vLLM 0.26 kv_connector/v1/nixl/base_worker.py:261 reads it, default ["UCX"])."""
+    cfg = dict(NIXL_VLLM)
+    if backend != "UCX":
+        cfg["kv_connector_extra_config"] = {"backends": [backend]}
+    return cfg
+
+
+def vllm_kv_transfer_config(model: ModelSpec, role: str, nixl_backend: str = "UCX") -> dict[str, Any] | None:
     """vLLM `--kv-transfer-config` for one worker role, or None when the worker needs no connector."""
     offload = (
         {"kvbm": KVBM_VLLM, "lmcache": LMCACHE_VLLM}.get(model.kv_cache.connector) if offloads(model, role) else None
@@ -44,20 +54,24 @@ def vllm_kv_transfer_config(model: ModelSpec, role: str) -> dict[str, Any] | Non
     if not transfers(model):
         return dict(offload) if offload else None
     if offload is None:
-        return dict(NIXL_VLLM)
+        return nixl_vllm(nixl_backend)
     return {
         "kv_connector": "PdConnector",
         "kv_role": "kv_both",
-        "kv_connector_extra_config": {"connectors": [dict(offload), dict(NIXL_VLLM)]},
+        "kv_connector_extra_config": {"connectors": [dict(offload), nixl_vllm(nixl_backend)]},
         "kv_connector_module_path": KVBM_MODULE,
     }
 
 
 def trtllm_engine_overrides(model: ModelSpec, role: str) -> dict[str, Any]:
-    """TensorRT-LLM LLM-API overrides (`--override-engine-args`): NIXL cache transceiver and the KVBM connector."""
+    """TensorRT-LLM LLM-API overrides (`--override-engine-args`): NIXL cache transceiver, the KVBM connector, and no
+    overlap scheduler on prefill workers (Dynamo's TensorRT-LLM prefill configs: "Overlap scheduler not currently
+    supported in prefill only workers", examples/backends/trtllm/engine_configs/*/prefill.yaml)."""
     out: dict[str, Any] = {}
     if transfers(model):
         out["cache_transceiver_config"] = {"backend": "NIXL"}
+    if transfers(model) and role == "prefill":
+        out["disable_overlap_scheduler"] = True
     if offloads(model, role) and model.kv_cache.connector == "kvbm":
         out["kv_connector_config"] = {
             "connector_module": "kvbm.trtllm_integration.connector",
@@ -72,13 +86,7 @@ def compact_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=False)
 
 
-def _bucket(uri: str) -> tuple[str, str]:
-    rest = uri.removeprefix("s3://")
-    bucket, _, prefix = rest.partition("/")
-    return bucket, prefix
-
-
-def kv_env(model: ModelSpec, role: str, region: str | None) -> list[dict[str, str]]:
+def kv_env(model: ModelSpec, role: str) -> list[dict[str, str]]:
     """Environment of the offload connector for one worker role (empty when the role does not offload)."""
     if not offloads(model, role):
         return []
@@ -93,12 +101,8 @@ def kv_env(model: ModelSpec, role: str, region: str | None) -> list[dict[str, st
         if kv.disk_gi:
             env["DYN_KVBM_DISK_CACHE_GB"] = str(kv.disk_gi)
             env["DYN_KVBM_DISK_CACHE_DIR"] = KV_DISK_MOUNT
-        if kv.object_store:
-            bucket, _prefix = _bucket(kv.object_store)
-            env["DYN_KVBM_OBJECT_ENABLED"] = "true"
-            env["DYN_KVBM_OBJECT_BUCKET"] = bucket
-            if region:
-                env["DYN_KVBM_OBJECT_REGION"] = region
+        # No G4 object tier: KVBM 1.4.0 reads no object-store variable (the `kv-object-store` rule rejects
+        # kvCache.objectStore for a release without one, components/catalog/dynamo.py `kvbm_object_tier`).
     elif kv.connector == "lmcache":
         env["LMCACHE_CHUNK_SIZE"] = str(LMCACHE_CHUNK_TOKENS)
         if kv.cpu_gi:

@@ -180,12 +180,9 @@ COMPONENT_VERSIONS: dict[str, str] = {
 
 DYNAMO_VERSION = "1.4.0"
 
-# Images are pinned to a version, never `latest`.
+# Images are pinned to a version, never `latest`. Dynamo's runtime and EPP images are per release in
+# components/catalog/dynamo.py (the serving layer takes them from `serving.dynamo.version`).
 IMAGES: dict[str, str] = {
-    "vllm": f"nvcr.io/nvidia/ai-dynamo/vllm-runtime:{DYNAMO_VERSION}",
-    "sglang": f"nvcr.io/nvidia/ai-dynamo/sglang-runtime:{DYNAMO_VERSION}",
-    "trtllm": f"nvcr.io/nvidia/ai-dynamo/tensorrtllm-runtime:{DYNAMO_VERSION}",
-    "frontend": f"nvcr.io/nvidia/ai-dynamo/vllm-runtime:{DYNAMO_VERSION}",
     "pytorch": "nvcr.io/nvidia/pytorch:25.08-py3",
     "triton": "nvcr.io/nvidia/tritonserver:25.08-py3",
     "modelopt": "nvcr.io/nvidia/tensorrt-llm/release:1.0.0",

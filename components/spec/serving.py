@@ -125,11 +125,33 @@ class ModelSpec(SpecModel):
     frontend_replicas: int = Field(1, ge=1, le=MAX_PODS, description="Frontend (HTTP + router) replicas.")
     router: Literal["kv", "round-robin", "random"] = Field("kv", description="Frontend router mode.")
     kv_overlap_weight: float = Field(
-        1.0, ge=0, description="KV router weight of prefix overlap against load (router kv)."
+        1.0,
+        ge=0,
+        description="KV router weight of prompt-side prefill load after prefix-overlap credit (router kv; Dynamo 1.4 "
+        "DYN_ROUTER_PREFILL_LOAD_SCALE).",
     )
     max_model_len: int | None = Field(None, ge=1, description="Maximum sequence length served.")
-    gpu_memory_utilization: float = Field(0.9, gt=0, le=1, description="Fraction of HBM the engine may use.")
-    block_size: int = Field(16, ge=1, description="KV cache block size, tokens.")
+    gpu_memory_utilization: float = Field(
+        0.9,
+        gt=0,
+        le=1,
+        description="Fraction of each GPU's HBM for weights + KV cache. vLLM --gpu-memory-utilization and SGLang "
+        "--mem-fraction-static take it as is; TensorRT-LLM's --free-gpu-memory-fraction counts only the memory left "
+        "after the weights, so it gets (value x HBM - weights) / (HBM - weights) (docs/serving.md).",
+    )
+    block_size: int | None = Field(
+        None,
+        ge=1,
+        description="KV cache block size, tokens (vLLM --block-size, SGLang --page-size, TensorRT-LLM "
+        "--kv-block-size). Unset: each engine keeps its own default.",
+    )
+    disaggregation_bootstrap_port: int | None = Field(
+        None,
+        ge=1024,
+        le=65535,
+        description="SGLang disaggregation: port of the prefill worker's KV bootstrap server, which decode workers "
+        "connect to (--disaggregation-bootstrap-port; unset: 8998, SGLang's default). SGLang only.",
+    )
     kv_cache: KvCacheSpec = Field(default_factory=KvCacheSpec, description="KV cache tiers below HBM.")
     slo: SloSpec | None = Field(None, description="Latency targets: drive autoscaling, alerts and benchmarks.")
     traffic: TrafficSpec | None = Field(None, description="Expected load (for sizing auto and cost).")
@@ -156,9 +178,20 @@ class ModelSpec(SpecModel):
         return out
 
 
+ImageKey = Literal["vllm", "sglang", "trtllm", "vllm-efa", "sglang-efa", "trtllm-efa", "epp"]
+
+
 class DynamoSpec(SpecModel):
     version: str = Field(
-        "1.4.0", pattern=r"^\d+\.\d+\.\d+$", description="Dynamo platform chart and runtime image version (semver)."
+        "1.4.0",
+        pattern=r"^\d+\.\d+\.\d+$",
+        description="Dynamo release (semver): selects the platform chart, CRD version, runtime/EPP images and engine "
+        "flags from the release catalog (components/catalog/dynamo.py); an unlisted version is an error.",
+    )
+    images: dict[ImageKey, str] = Field(
+        default_factory=dict,
+        description="Override the release's images: `<engine>` runtime, `<engine>-efa` EFA-enabled runtime (used "
+        "by disaggregated workers on an EFA fabric), `epp` Endpoint Picker. Pin a tag or digest.",
     )
     grove: bool = Field(False, description="Gang-schedule multinode graphs with Grove.")
     kai_scheduler: bool = Field(False, description="Schedule workers with the KAI Scheduler and its queues.")
@@ -199,7 +232,10 @@ class TritonModelSpec(SpecModel):
 
 class RoutingSpec(SpecModel):
     inference_gateway: bool = Field(
-        False, description="Also expose models through a Gateway API Inference Extension InferencePool."
+        False,
+        description="Serve models through the Gateway API Inference Extension as Dynamo's gaie examples do: an EPP "
+        "component and a frontend sidecar per worker (no standalone frontend); the operator creates the InferencePool "
+        "`<model>-pool` for your HTTPRoute.",
     )
 
 

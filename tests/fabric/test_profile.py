@@ -20,23 +20,28 @@ def test_tcp_profile_has_no_rdma() -> None:
         "NCCL_SOCKET_IFNAME": "=eth0",
         "UCX_TLS": "tcp,cuda_copy,cuda_ipc",
         "UCX_NET_DEVICES": "eth0",
-        "DYN_KVBM_NIXL_BACKEND_UCX": "true",
     }
 
 
-def test_efa_profile_on_p5_requests_all_32_interfaces() -> None:
+def test_efa_profile_on_p5_takes_four_interfaces_per_gpu() -> None:
     p = _profile({"type": "efa"}, instance="p5.48xlarge", provider="aws")
-    assert p.nixl_backend == "LIBFABRIC"
-    assert p.resources == {"vpc.amazonaws.com/efa": 32}
+    assert p.nixl_backend == "LIBFABRIC" and p.nixl_needs_privileged
+    assert p.resources == {}
+    assert (p.nic_resource, p.nics_by_gpus) == ("vpc.amazonaws.com/efa", (4, 8, 12, 16, 20, 24, 28, 32))
     assert p.capabilities == ("IPC_LOCK",)
     assert p.annotations == {}
     assert p.env == {
         "FI_PROVIDER": "efa",
         "FI_EFA_USE_DEVICE_RDMA": "1",
         "FI_EFA_FORK_SAFE": "1",
+        "FI_EFA_ENABLE_SHM_TRANSFER": "0",
         "NCCL_SOCKET_IFNAME": "=eth0",
-        "DYN_KVBM_NIXL_BACKEND_LIBFABRIC": "true",
     }
+
+
+def test_efa_profile_on_p4d_shares_one_interface_per_two_gpus() -> None:
+    p = _profile({"type": "efa"}, instance="p4d.24xlarge", provider="aws")
+    assert p.nics_by_gpus == (1, 1, 2, 2, 3, 3, 4, 4)
 
 
 def test_infiniband_profile_one_resource_and_network_per_rail() -> None:
@@ -47,7 +52,6 @@ def test_infiniband_profile_one_resource_and_network_per_rail() -> None:
     assert p.annotations == {"k8s.v1.cni.cncf.io/networks": ",".join(f"network-operator/rail{i}" for i in range(8))}
     devices = ",".join(f"mlx5_{i}:1" for i in range(8))
     assert p.env == {
-        "DYN_KVBM_NIXL_BACKEND_UCX": "true",
         "NCCL_IB_HCA": "=" + devices,
         "NCCL_SOCKET_IFNAME": "=eth0",
         "UCX_NET_DEVICES": devices,
@@ -68,7 +72,6 @@ def test_roce_profile_pins_gid_index_and_eth_addressing() -> None:
     assert p.resources == {"rdma/rail0": 1, "rdma/rail1": 1}
     assert p.annotations == {"k8s.v1.cni.cncf.io/networks": "network-operator/rail0,network-operator/rail1"}
     assert p.env == {
-        "DYN_KVBM_NIXL_BACKEND_UCX": "true",
         "NCCL_IB_GID_INDEX": "3",
         "NCCL_IB_HCA": "=mlx5_0:1,mlx5_1:1",
         "NCCL_SOCKET_IFNAME": "=eth0",

@@ -65,18 +65,22 @@ def spec_factory():  # type: ignore[no-untyped-def]
 
 def pool_inputs(spec: StackSpec, pool_name: str) -> Any:
     """The `PoolInputs` the serving layer reads from the context, computed with the producing layers' own pure
-    functions (fabric profile, acceptance gate selector, NVMe StorageClass), for testing graph builders alone."""
+    functions (fabric profile, acceptance gate selector, NVMe StorageClass, ComputeDomain names), for testing graph
+    builders alone."""
     from gpu_nodepools.acceptance import gate_node_selector
+    from gpu_nodepools.operator import compute_domain_names
     from networking.profile import fabric_profile
     from serving.graphs import PoolInputs
     from storage.nvme import storage_class_for
 
     pool = spec.pool(pool_name)
     assert pool is not None
+    extra = {"channel_template": compute_domain_names(pool)[1]} if pool.compute_domain else {}
     return PoolInputs(
         fabric=fabric_profile(spec, pool),
         gate_selector=gate_node_selector(spec, pool_name),
         kv_disk_class=storage_class_for(spec, pool) if pool.local_nvme is not None else None,
+        **extra,
     )
 
 

@@ -40,15 +40,15 @@ def _env(component: dict[str, Any]) -> dict[str, Any]:
 
 def test_disaggregated_kvbm_graph_wires_fabric_kv_tiers_and_planner() -> None:
     spec = make_spec(model=DISAGG_KVBM)
-    comps = _components(graph_for(spec, region="us-east-2"))
+    comps = _components(graph_for(spec))
     assert sorted(comps) == ["decode", "frontend", "planner", "prefill"]
     prefill, decode = comps["prefill"], comps["decode"]
     main = prefill["podTemplate"]["spec"]["containers"][0]
-    # EFA: 32 interfaces on p5.48xlarge, in requests and limits, with IPC_LOCK
+    # EFA: 4 of p5.48xlarge's 32 interfaces per GPU, in requests and limits; NIXL on EFA runs privileged
     # host share of a p5.48xlarge (192 vCPU, 2048 GiB) for 2 of 8 GPUs at 75%: 36 CPUs, 384 GiB (>= 256 + 32 floor)
-    assert main["resources"]["limits"] == {"nvidia.com/gpu": "2", "vpc.amazonaws.com/efa": "32", "memory": "384Gi"}
+    assert main["resources"]["limits"] == {"nvidia.com/gpu": "2", "vpc.amazonaws.com/efa": "8", "memory": "384Gi"}
     assert main["resources"]["requests"] == {**main["resources"]["limits"], "cpu": "36"}
-    assert main["securityContext"] == {"capabilities": {"add": ["IPC_LOCK"]}}
+    assert main["securityContext"] == {"privileged": True, "capabilities": {"add": ["IPC_LOCK"]}}
     # prefill offloads through KVBM stacked with NIXL; decode only receives over NIXL
     cfg = json.loads(main["args"][main["args"].index("--kv-transfer-config") + 1])
     assert cfg["kv_connector"] == "PdConnector"
@@ -101,7 +101,7 @@ def test_sglang_and_trtllm_engine_args() -> None:
             "prefill": {"tensorParallel": 8},
             "decode": {"tensorParallel": 8, "dataParallel": 2, "expertParallel": True, "multinode": True},
         },
-        dynamo={"grove": True},
+        dynamo={"grove": True, "images": {"sglang-efa": "registry.example/sglang-runtime:1.4.0-efa"}},
     )
     comps = _components(graph_for(spec))
     args = comps["decode"]["podTemplate"]["spec"]["containers"][0]["args"]
@@ -117,7 +117,8 @@ def test_sglang_and_trtllm_engine_args() -> None:
             "prefill": {},
             "decode": {},
             "kvCache": {"connector": "kvbm", "cpuGi": 100},
-        }
+        },
+        dynamo={"images": {"trtllm-efa": "registry.example/tensorrtllm-runtime:1.4.0-efa"}},
     )
     comps = _components(graph_for(trt))
     pargs = comps["prefill"]["podTemplate"]["spec"]["containers"][0]["args"]
@@ -201,7 +202,7 @@ def test_workers_load_the_optimized_checkpoint_or_engine() -> None:
     model = spec.serving.models[0]
     w = model.workers()["prefill"]
     assert engines.load_path(model, w) == optimization.served_model_path(model)
-    args = engines.vllm_args(model, "prefill", w)
+    args = engines.vllm_args(model, "prefill", w, engines.EngineInputs(release=graphs.dynamo_release(spec)))
     assert args[args.index("--model") + 1].startswith("/models/") and args[args.index("--served-model-name") + 1] == (
         model.model
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from components.rules import serving as rules
 from tests.serving.conftest import make_spec
 
@@ -50,17 +52,37 @@ def test_rejects_multinode_without_grove() -> None:
     assert paths(rules.multinode_orchestrator(spec)) == ["serving.models[0].decode.multinode"]
 
 
-def test_kv_object_store_passes_for_kvbm_on_s3() -> None:
+@pytest.fixture
+def object_tier(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A release whose KVBM has an object tier (1.4.0's has none)."""
+    import dataclasses
+
+    from components.catalog import dynamo
+
+    base = dynamo.DYNAMO_RELEASES["1.4.0"]
+    monkeypatch.setitem(dynamo.DYNAMO_RELEASES, "1.4.0", dataclasses.replace(base, kvbm_object_tier=True))
+
+
+def test_rejects_object_store_on_a_release_without_an_object_tier() -> None:
+    kv = {"connector": "kvbm", "cpuGi": 200, "objectStore": "s3://kv-bucket/llama"}
+    problems = list(rules.kv_object_store(make_spec(model={"kvCache": kv})))
+    assert [p.render() for p in problems] == [
+        "inference-ra:serving.models[0].kvCache.objectStore: KVBM of Dynamo 1.4.0 has no object-store (G4) tier: it "
+        "reads no object-store setting (got 's3://kv-bucket/llama'; drop objectStore (G2 cpuGi and G3 diskGi remain))"
+    ]
+
+
+def test_kv_object_store_passes_for_kvbm_on_s3(object_tier: None) -> None:
     kv = {"connector": "kvbm", "cpuGi": 200, "objectStore": "s3://kv-bucket/llama"}
     assert list(rules.kv_object_store(make_spec(model={"kvCache": kv}))) == []
 
 
-def test_rejects_object_store_that_is_not_s3() -> None:
+def test_rejects_object_store_that_is_not_s3(object_tier: None) -> None:
     kv = {"connector": "kvbm", "cpuGi": 200, "objectStore": "gs://kv-bucket"}
     assert paths(rules.kv_object_store(make_spec(model={"kvCache": kv}))) == ["serving.models[0].kvCache.objectStore"]
 
 
-def test_rejects_object_store_with_lmcache() -> None:
+def test_rejects_object_store_with_lmcache(object_tier: None) -> None:
     kv = {"connector": "lmcache", "cpuGi": 200, "objectStore": "s3://kv-bucket"}
     problems = list(rules.kv_object_store(make_spec(model={"kvCache": kv})))
     assert [p.got for p in problems] == ["lmcache"]

@@ -44,20 +44,23 @@ def test_the_unread_check_fails_on_a_synthetic_unread_field() -> None:
 
 
 def test_a_read_through_the_context_counts_and_a_same_named_attribute_does_not() -> None:
-    untyped = "def f(x):\n    return x.synthetic_unread, x.nixl_backend\n"
+    untyped = "def f(x):\n    return x.synthetic_unread, x.synthetic_profile\n"
     typed = (
         "from components.context import PlatformContext\n\n\n"
         "def f(ctx: PlatformContext) -> object:\n"
         "    profiles = ctx.fabric.profiles\n"
         "    for name, p in profiles.items():\n"
-        "        print(name, p.nixl_backend)\n"
+        "        print(name, p.synthetic_profile)\n"
         "    return ctx.fabric.synthetic_unread\n"
     )
+    anchor = "    nixl_needs_privileged: bool = False\n"  # a nested type's field: FabricProfile
     source = with_synthetic_field()
+    assert source.count(anchor) == 1
+    source = source.replace(anchor, anchor + '    synthetic_profile: str = ""\n')
     by_name = handoffs.unread_fields(handoffs.analyze(outputs_source=source, extra={"serving.synthetic": untyped}))
-    assert {"FabricOutputs.synthetic_unread", "FabricProfile.nixl_backend"} <= set(by_name)
+    assert {"FabricOutputs.synthetic_unread", "FabricProfile.synthetic_profile"} <= set(by_name)
     read = handoffs.unread_fields(handoffs.analyze(outputs_source=source, extra={"serving.synthetic": typed}))
-    assert "FabricOutputs.synthetic_unread" not in read and "FabricProfile.nixl_backend" not in read
+    assert "FabricOutputs.synthetic_unread" not in read and "FabricProfile.synthetic_profile" not in read
 
 
 def test_each_layer_returns_its_own_outputs(h: handoffs.Handoffs) -> None:

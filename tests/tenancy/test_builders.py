@@ -218,7 +218,7 @@ def test_triton_objects_validate_strictly(ncp: dict[str, Any], validator: Any) -
 def test_aggregated_worker_scales_on_ttft_and_itl(ncp: dict[str, Any]) -> None:
     spec = make_spec(ncp)
     m = spec.serving.models[1]
-    (so,) = keda.scaled_objects(spec, m, "http://prom:9090")
+    (so,) = keda.scaled_objects(spec, m, "http://prom:9090", {"worker": "worker"}, m.model)
     assert so["metadata"] == {
         "name": "llama-70b-worker",
         "namespace": "team-b",
@@ -239,7 +239,7 @@ def test_aggregated_worker_scales_on_ttft_and_itl(ncp: dict[str, Any]) -> None:
     assert ttft["metadata"]["threshold"] == "0.4" and itl["metadata"]["threshold"] == "0.025"
     assert ttft["metadata"]["query"] == (
         "histogram_quantile(0.95, sum by (le) (rate(dynamo_frontend_time_to_first_token_seconds_bucket"
-        '{namespace="team-b",model="meta-llama/llama-3.1-70b-instruct"}[2m])))'
+        '{namespace="team-b",model="meta-llama/Llama-3.1-70B-Instruct"}[2m])))'
     )
     assert "dynamo_frontend_inter_token_latency_seconds_bucket" in itl["metadata"]["query"]
     assert ttft["metadata"]["serverAddress"] == "http://prom:9090" and ttft["metricType"] == "Value"
@@ -250,7 +250,11 @@ def test_disaggregated_roles_scale_on_their_own_latency(ncp: dict[str, Any]) -> 
     spec = make_spec(ncp)
     objs = by_name(
         keda.scaled_objects(
-            spec, spec.serving.models[0], "http://p", {"prefill": "SglPrefill"}, served_name="deepseek-r1"
+            spec,
+            spec.serving.models[0],
+            "http://p",
+            {"prefill": "SglPrefill", "decode": "decode"},
+            served_name="deepseek-r1",
         )
     )
     assert set(objs) == {"deepseek-r1-sglprefill", "deepseek-r1-decode"}
@@ -271,7 +275,8 @@ def test_prometheus_url_precedence(ncp: dict[str, Any]) -> None:
 
 def test_keda_objects_and_chart_values_validate_upstream(ncp: dict[str, Any], validator: Any) -> None:
     spec = make_spec(ncp)
-    for so in keda.scaled_objects(spec, spec.serving.models[1], "http://prom:9090"):
+    m = spec.serving.models[1]
+    for so in keda.scaled_objects(spec, m, "http://prom:9090", {"worker": "worker"}, m.model):
         assert validator.validate_object(so) == []
     values = keda.chart_values(spec)
     assert values["prometheus"]["operator"]["serviceMonitor"]["enabled"] is True
