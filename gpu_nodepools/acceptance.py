@@ -26,6 +26,7 @@ from typing import Any
 import pulumi
 
 from components import k8s as kobj
+from components import podsecurity
 from components.catalog import IMAGES, NODE_TYPES
 from components.constants import ACCEPTANCE_LABEL, GPU_TOLERATION, POOL_LABEL
 from components.context import PlatformContext
@@ -160,50 +161,53 @@ def daemonset(spec: StackSpec, pool: GpuPoolSpec, config_hash: str) -> kobj.Mani
                     "labels": {**labels, **selector},
                     "annotations": {"inference-ra.nvidia.com/acceptance-config": config_hash},
                 },
-                "spec": {
-                    "serviceAccountName": NAME,
-                    "runtimeClassName": "nvidia",
-                    "nodeSelector": pool_node_selector(pool),
-                    "tolerations": _tolerations(pool),
-                    "terminationGracePeriodSeconds": 10,
-                    "initContainers": [
-                        {
-                            "name": "burn-in",
-                            "image": IMAGES["pytorch"],
-                            "command": ["python3"],
-                            "args": burnin_args(pool),
-                            "env": env,
-                            "resources": {
-                                "requests": {"cpu": str(max(2, gpus)), "memory": f"{8 + 4 * gpus}Gi"},
-                                "limits": {"memory": f"{16 + 8 * gpus}Gi"},
-                            },
-                            "securityContext": security,
-                            "volumeMounts": [
-                                {"name": "program", "mountPath": MOUNT, "readOnly": True},
-                                {"name": "results", "mountPath": RESULTS},
-                                {"name": "dshm", "mountPath": "/dev/shm"},
-                            ],
-                        }
-                    ],
-                    "containers": [
-                        {
-                            "name": "report",
-                            "image": IMAGES["busybox"],
-                            "command": ["sh", "-c", f"cat {RESULTS}/report.json; exec sleep 2147483647"],
-                            "resources": {
-                                "requests": {"cpu": "1m", "memory": "4Mi"},
-                                "limits": {"memory": "16Mi"},
-                            },
-                            "securityContext": {**security, "readOnlyRootFilesystem": True},
-                            "volumeMounts": [{"name": "results", "mountPath": RESULTS, "readOnly": True}],
-                        }
-                    ],
-                    "volumes": [
-                        {"name": "program", "configMap": {"name": NAME}},
-                        {"name": "results", "emptyDir": {"sizeLimit": "16Mi"}},
-                        {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "8Gi"}},
-                    ],
-                },
+                "spec": podsecurity.secure_pod(
+                    {
+                        "runtimeClassName": "nvidia",
+                        "nodeSelector": pool_node_selector(pool),
+                        "tolerations": _tolerations(pool),
+                        "terminationGracePeriodSeconds": 10,
+                        "initContainers": [
+                            {
+                                "name": "burn-in",
+                                "image": IMAGES["pytorch"],
+                                "command": ["python3"],
+                                "args": burnin_args(pool),
+                                "env": env,
+                                "resources": {
+                                    "requests": {"cpu": str(max(2, gpus)), "memory": f"{8 + 4 * gpus}Gi"},
+                                    "limits": {"memory": f"{16 + 8 * gpus}Gi"},
+                                },
+                                "securityContext": security,
+                                "volumeMounts": [
+                                    {"name": "program", "mountPath": MOUNT, "readOnly": True},
+                                    {"name": "results", "mountPath": RESULTS},
+                                    {"name": "dshm", "mountPath": "/dev/shm"},
+                                ],
+                            }
+                        ],
+                        "containers": [
+                            {
+                                "name": "report",
+                                "image": IMAGES["busybox"],
+                                "command": ["sh", "-c", f"cat {RESULTS}/report.json; exec sleep 2147483647"],
+                                "resources": {
+                                    "requests": {"cpu": "1m", "memory": "4Mi"},
+                                    "limits": {"memory": "16Mi"},
+                                },
+                                "securityContext": {**security, "readOnlyRootFilesystem": True},
+                                "volumeMounts": [{"name": "results", "mountPath": RESULTS, "readOnly": True}],
+                            }
+                        ],
+                        "volumes": [
+                            {"name": "program", "configMap": {"name": NAME}},
+                            {"name": "results", "emptyDir": {"sizeLimit": "16Mi"}},
+                            {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "8Gi"}},
+                        ],
+                    },
+                    service_account=NAME,  # labels its own node: the one pod here that calls the API
+                    api_access=True,
+                ),
             },
         },
     }

@@ -350,7 +350,8 @@ def eks_endpoint_restricted(resource_type: str, props: Mapping[str, Any], ctx: R
 # ------------------------------------------------------------------------------------------------ tenants
 @stack_rule(
     "tenant-default-deny",
-    "Every tenant namespace has a default-deny ingress NetworkPolicy (empty podSelector, no ingress rules).",
+    "Every tenant and model namespace has a default-deny NetworkPolicy for ingress and egress (empty podSelector, "
+    "no rules), whether or not tenants are declared.",
     level="mandatory",
     severity="high",
     config={
@@ -358,17 +359,17 @@ def eks_endpoint_restricted(resource_type: str, props: Mapping[str, Any], ctx: R
             "type": "array",
             "items": {"type": "string"},
             "default": [],
-            "description": "Tenant namespaces (filled from scheduling.queues).",
+            "description": "Namespaces that must deny by default (filled from scheduling.queues and serving.models).",
         }
     },
-    remediation="Add a NetworkPolicy with podSelector: {} and policyTypes: [Ingress] in the namespace, then allow "
-    "the frontend's traffic explicitly.",
+    remediation="Add a NetworkPolicy with podSelector: {} and policyTypes: [Ingress, Egress] in the namespace, then "
+    "allow each flow explicitly (serving/netpolicy.py generates both).",
 )
 def tenant_default_deny(resources: Sequence[Resource], ctx: RuleContext) -> Iterator[tuple[str | None, str]]:
     tenants = list(dict.fromkeys(str(n) for n in ctx.config.get("tenantNamespaces", [])))
     if not tenants:
         return
-    covered: set[str] = set()
+    covered: dict[str, set[str]] = {}
     ns_urns: dict[str, str] = {}
     for r in resources:
         kind = kind_of(r.type, r.props)
@@ -380,8 +381,46 @@ def tenant_default_deny(resources: Sequence[Resource], ctx: RuleContext) -> Iter
         selector = spec.get("podSelector")
         selects_all = isinstance(selector, Mapping) and not any(selector.get(k) for k in selector)
         types = [str(t) for t in _seq(spec.get("policyTypes"))] or ["Ingress"]
-        if selects_all and "Ingress" in types and not _seq(spec.get("ingress")):
-            covered.add(namespace_of(r.props))
+        if not selects_all:
+            continue
+        denied = covered.setdefault(namespace_of(r.props), set())
+        if "Ingress" in types and not _seq(spec.get("ingress")):
+            denied.add("Ingress")
+        if "Egress" in types and not _seq(spec.get("egress")):
+            denied.add("Egress")
     for ns in tenants:
-        if ns not in covered:
-            yield ns_urns.get(ns), f"tenant namespace {ns!r} has no default-deny ingress NetworkPolicy"
+        missing = sorted({"Ingress", "Egress"} - covered.get(ns, set()))
+        if missing:
+            yield ns_urns.get(ns), f"namespace {ns!r} has no default-deny {' and '.join(missing)} NetworkPolicy"
+
+
+OPEN_EGRESS_ANNOTATION = "inference-ra.nvidia.com/open-egress-reason"
+
+
+@resource_rule(
+    "network-egress-justified",
+    "A NetworkPolicy that opens egress to the internet (0.0.0.0/0 or ::/0) selects specific pods (never every pod "
+    "of the namespace) and names why in the annotation inference-ra.nvidia.com/open-egress-reason.",
+    level="mandatory",
+    severity="high",
+    remediation="Narrow the destination (a proxy, mirror or endpoint CIDR), or select only the pods that download "
+    "and annotate the policy with the reason (serving/netpolicy.py does both).",
+)
+def network_egress_justified(resource_type: str, props: Mapping[str, Any], ctx: RuleContext) -> Iterator[str]:
+    if kind_of(resource_type, props) != "NetworkPolicy":
+        return
+    spec = mapping(props, "spec")
+    open_peers = [
+        peer
+        for rule in _seq(spec.get("egress"))
+        for peer in (_seq(rule.get("to")) if isinstance(rule, Mapping) else [])
+        if _is_open(mapping(peer, "ipBlock").get("cidr"))
+    ]
+    if not open_peers:
+        return
+    selector = spec.get("podSelector")
+    if not (isinstance(selector, Mapping) and any(selector.get(k) for k in selector)):
+        yield "opens egress to the internet for every pod of the namespace; select the pods that need it"
+    reason = mapping(mapping(props, "metadata"), "annotations").get(OPEN_EGRESS_ANNOTATION)
+    if not reason:
+        yield f"opens egress to the internet without a reason; annotate {OPEN_EGRESS_ANNOTATION}"

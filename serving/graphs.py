@@ -17,6 +17,7 @@ from typing import Any
 
 from components import constants as C
 from components import k8s as kobj
+from components import podsecurity
 from components.outputs import FabricProfile
 from components.spec import StackSpec
 from components.spec.serving import ModelSpec, WorkerSpec
@@ -272,7 +273,10 @@ def graph_manifest(
         "apiVersion": API_VERSION,
         "kind": "DynamoGraphDeployment",
         "metadata": kobj.metadata(model.name, namespace, {MODEL_LABEL: model.name}, annotations),
-        "spec": {"backendFramework": model.engine, "components": components},
+        "spec": {
+            "backendFramework": model.engine,
+            "components": [podsecurity.secure_graph_component(c) for c in components],
+        },
     }
 
 

@@ -105,6 +105,12 @@ class PolicySpec(SpecModel):
         ],
         description="Registries images may come from.",
     )
+    api_server_cidrs: list[str] | None = Field(
+        None,
+        description="CIDRs of the Kubernetes API endpoint, the only egress NetworkPolicies give pods that call the "
+        "API (Dynamo discovery, the burn-in). Default: the VPC CIDR on aws; 0.0.0.0/0 on existing clusters, whose "
+        "API address the spec does not know (set it to narrow).",
+    )
     max_hourly_cost_usd: float | None = Field(None, gt=0, description="Cost cap of the stack, $/hour.")
     prices: PriceOverridesSpec = Field(
         default_factory=PriceOverridesSpec,

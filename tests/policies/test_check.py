@@ -64,7 +64,8 @@ def _stack_file(tmp_path: Path, policy: dict) -> Path:
 
 
 def test_check_downgraded_rule_exits_0(tmp_path: Path) -> None:
-    stack = _stack_file(tmp_path, {"enforcement": {"images-pinned": "advisory"}})
+    # the synthetic plan has none of dev's namespaces: their default-deny check is off here
+    stack = _stack_file(tmp_path, {"enforcement": {"images-pinned": "advisory", "tenant-default-deny": "disabled"}})
     result = runner.invoke(app, ["check", str(stack), "--plan", str(_violating_plan(tmp_path)), "--json"])
     assert result.exit_code == 0, result.output
     assert {f["rule"] for f in json.loads(result.stdout)["findings"]} == {"images-pinned", "dcgm-exporter-enabled"}

@@ -192,7 +192,7 @@ def test_rejects_open_eks_endpoint() -> None:
 
 
 def _netpol(ns: str, selector: dict, ingress: list | None = None) -> dict:
-    spec: dict = {"podSelector": selector, "policyTypes": ["Ingress"]}
+    spec: dict = {"podSelector": selector, "policyTypes": ["Ingress", "Egress"]}
     if ingress is not None:
         spec["ingress"] = ingress
     return k8s("networking.k8s.io/v1", "NetworkPolicy", "default-deny", ns, spec=spec)
@@ -207,4 +207,4 @@ def test_rejects_tenant_without_default_deny() -> None:
     allow_all = _netpol("team-a", {}, ingress=[{}])
     partial = _netpol("team-a", {"matchLabels": {"app": "x"}})
     found = violations("tenant-default-deny", ns, allow_all, partial, tenantNamespaces=["team-a"])
-    assert found == ["Namespace team-a: tenant namespace 'team-a' has no default-deny ingress NetworkPolicy"]
+    assert found == ["Namespace team-a: namespace 'team-a' has no default-deny Ingress NetworkPolicy"]
