@@ -128,6 +128,16 @@ def spec_from_mapping(data: Mapping[str, Any], *, region: str | None = None, sou
         for key in sorted(data)
         if key not in TOP_LEVEL_KEYS and key not in SECRET_KEYS
     ]
+    # secure values never reach here (StackFile.project_config leaves them out): a secret key present is plain text
+    problems += [
+        Problem(
+            key,
+            "is a plain-text secret in the stack file (it would land in git and in every plan)",
+            fix=f"remove it and run `pulumi config set --secret {NAMESPACE}:{key} <value>` (stored as `secure:`)",
+        )
+        for key in SECRET_KEYS
+        if key in data
+    ]
     body = {k: v for k, v in data.items() if k in TOP_LEVEL_KEYS}
     try:
         spec = StackSpec.model_validate(body)

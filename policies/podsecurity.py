@@ -135,8 +135,9 @@ def _without_exempted(pod: PodView, granted: frozenset[str]) -> dict[str, Any]:
             sc = c.get("securityContext") if isinstance(c, dict) else None
             caps = sc.get("capabilities") if isinstance(sc, dict) else None
             added = caps.get("add") if isinstance(caps, dict) else None
-            if not added or not (set(map(str, added)) & granted):
+            if not added or not (set(map(str, added)) & granted) or not isinstance(caps, dict):
                 continue
+            assert isinstance(sc, dict)
             caps["add"] = [a for a in added if str(a) not in granted]
             if set(map(str, added)) <= granted:
                 sc["runAsNonRoot"], sc["runAsUser"] = True, 1  # exempt: root is what makes the capability work

@@ -192,7 +192,7 @@ def _download_egress(spec: StackSpec, ns: str, models: list[Any], internet: list
     (calibration dataset), and workers of models not prefetched (they fetch their own weights)."""
     out: list[kobj.Manifest] = []
     if ns in prefetch_namespaces(spec):
-        sel = {"matchExpressions": [{"key": PREFETCH_LABEL, "operator": "Exists"}]}
+        sel: dict[str, Any] = {"matchExpressions": [{"key": PREFETCH_LABEL, "operator": "Exists"}]}
         out.append(_egress(ns, "allow-prefetch-egress", sel, _cidrs(internet), _ports(HTTPS),
                            "prefetch Jobs download checkpoints from Hugging Face / NGC / S3"))  # fmt: skip
     quantize = sorted(

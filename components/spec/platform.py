@@ -95,15 +95,9 @@ class PolicySpec(SpecModel):
     )
     config: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Per-rule configuration, by rule name.")
     allowed_registries: list[str] = Field(
-        default_factory=lambda: [
-            "nvcr.io",
-            "registry.k8s.io",
-            "quay.io",
-            "ghcr.io",
-            "docker.io",
-            "public.ecr.aws",
-        ],
-        description="Registries images may come from.",
+        default_factory=list,
+        description="Registries (host) or repository prefixes (host/path, e.g. nvcr.io/nvidia) images may come from "
+        "besides the repositories of the images the stack pins (components/catalog/versions.py IMAGES).",
     )
     api_server_cidrs: list[str] | None = Field(
         None,

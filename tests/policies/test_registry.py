@@ -38,6 +38,7 @@ ISSUE_RULES = {
     "pod-hardening",
     "pod-security-least-privilege",
     "network-egress-justified",
+    "images-digest-pinned",
 }
 
 
