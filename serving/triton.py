@@ -129,6 +129,7 @@ def deployment(spec: StackSpec, t: TritonModelSpec, region: str | None = None) -
     pod: dict[str, Any] = {
         "serviceAccountName": t.name,
         "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+        "automountServiceAccountToken": False,  # Triton never calls the Kubernetes API (checkov CKV_K8S_38)
         "terminationGracePeriodSeconds": 30,
         "containers": [container],
         "volumes": volumes,
