@@ -87,7 +87,8 @@ def test_rejects_an_unpinned_repository_of_an_allowed_registry() -> None:
     found = violations("images-allowed-registries", deployment(pod=pod))
     assert found == [
         "Deployment dynamo/app: container 'main' (spec.template.spec.containers[0]) image "
-        "'docker.io/someone/miner:1.0' (docker.io/someone/miner) is not from a pinned repository or an allowed registry (policy.allowedRegistries)"
+        "'docker.io/someone/miner:1.0' (docker.io/someone/miner) is not from a pinned repository or an allowed "
+        "registry (policy.allowedRegistries)"
     ]
     assert len(violations("images-allowed-registries", deployment(pod=pod), allowedRegistries=["nvcr.io/nvidia"])) == 1
 
