@@ -40,8 +40,22 @@ $(STAMP): requirements/dev.lock pyproject.toml | $(VENV)/bin/python
 	$(EDITABLE)
 	@touch $@ $(RUNTIME_STAMP)
 
+# checkov in its own virtualenv (requirements/checkov.in says why); tests find it at $(CHECKOV).
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+export INFERENCE_RA_CHECKOV ?= $(CURDIR)/$(CHECKOV_VENV)/bin/checkov
+
+$(CHECKOV_STAMP): requirements/checkov.lock
+	@echo "==> installing checkov into $(CHECKOV_VENV) (requirements/checkov.lock, hashes checked)"
+	@test -x $(CHECKOV_VENV)/bin/python || $(PY) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q --disable-pip-version-check --require-hashes --no-deps \
+		-r requirements/checkov.lock
+	@touch $@
+
 lock: $(STAMP)
-	@echo "==> resolving requirements/runtime.lock and requirements/dev.lock"
+	@echo "==> resolving requirements/runtime.lock, requirements/dev.lock and requirements/checkov.lock"
+	$(BIN)/uv pip compile requirements/checkov.in --universal --python-version 3.11 \
+		--generate-hashes --custom-compile-command "make lock" -q -o requirements/checkov.lock
 	$(BIN)/uv pip compile pyproject.toml requirements/build.in --universal --python-version 3.11 \
 		--generate-hashes --custom-compile-command "make lock" -q -o requirements/runtime.lock
 	$(BIN)/uv pip compile pyproject.toml requirements/build.in --extra dev --universal --python-version 3.11 \
@@ -56,7 +70,7 @@ validate: $(RUNTIME_STAMP)
 check: $(RUNTIME_STAMP)
 	@for s in $(STACKS); do $(BIN)/inference-ra check $$s || exit 1; done
 
-test: $(STAMP) lint
+test: $(STAMP) $(CHECKOV_STAMP) lint
 	$(BIN)/python -m pytest
 
 # A long hypothesis campaign over mutated stack files and tampered plans (tests/fuzz; FUZZ_EXAMPLES=N to resize).
@@ -80,4 +94,4 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf out .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf out .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis $(CHECKOV_VENV)

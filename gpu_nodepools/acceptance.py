@@ -26,6 +26,7 @@ from typing import Any
 import pulumi
 
 from components import k8s as kobj
+from components import podsecurity
 from components.catalog import IMAGES, NODE_TYPES
 from components.constants import ACCEPTANCE_LABEL, GPU_TOLERATION, POOL_LABEL
 from components.context import PlatformContext
@@ -79,14 +80,15 @@ def program_configmap(spec: StackSpec) -> kobj.Manifest:
 
 
 def rbac(namespace: str = NAMESPACE) -> list[kobj.Manifest]:
-    """A ServiceAccount that may patch nodes (labels and annotations) and nothing else."""
+    """A ServiceAccount that may patch nodes and nothing else (the narrowest verb for a label; which node and which
+    keys: `own_node_policy`)."""
     role_name = f"inference-ra-{NAME}"
     return [
         {
             "apiVersion": "v1",
             "kind": "ServiceAccount",
             "metadata": kobj.metadata(NAME, namespace, APP_LABELS),
-            "automountServiceAccountToken": True,
+            "automountServiceAccountToken": True,  # the burn-in labels its node through the API
         },
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
@@ -100,6 +102,76 @@ def rbac(namespace: str = NAMESPACE) -> list[kobj.Manifest]:
             "metadata": kobj.metadata(role_name, labels=APP_LABELS),
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role_name},
             "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": namespace}],
+        },
+    ]
+
+
+# The token of a pod-bound ServiceAccount carries the node the pod runs on (KEP-4193, ServiceAccountTokenPodNodeInfo:
+# beta and on by default since Kubernetes 1.30, GA in 1.32); the API server exposes it to admission as this
+# userInfo.extra key.
+NODE_NAME_EXTRA = "authentication.kubernetes.io/node-name"
+REPORT_ANNOTATION = f"{ACCEPTANCE_LABEL}-report"  # burnin.py label_node writes the label and this annotation
+
+
+def own_node_policy(namespace: str = NAMESPACE) -> list[kobj.Manifest]:
+    """A ValidatingAdmissionPolicy (admissionregistration.k8s.io/v1, GA since Kubernetes 1.30) that lets the burn-in's
+    ServiceAccount change only its own node, and there only the acceptance label and report annotation: RBAC can
+    grant `patch` on nodes only cluster-wide, so without it one compromised burn-in pod could mark every node as
+    passed."""
+    name = f"inference-ra-{NAME}-own-node"
+    user = f"system:serviceaccount:{namespace}:{NAME}"
+    keep_other = (
+        "{m}.filter(k, k != '{key}' && k != '{ann}').all(k, k in {o} && {o}[k] == {m}[k]) && "
+        "{o}.filter(k, k != '{key}' && k != '{ann}').all(k, k in {m})"
+    )
+
+    def unchanged(field: str) -> str:
+        m, o = (
+            f"(has(object.metadata.{field}) ? object.metadata.{field} : {{}})",
+            (f"(has(oldObject.metadata.{field}) ? oldObject.metadata.{field} : {{}})"),
+        )
+        return keep_other.format(m=m, o=o, key=ACCEPTANCE_LABEL, ann=REPORT_ANNOTATION)
+
+    return [
+        {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingAdmissionPolicy",
+            "metadata": kobj.metadata(name, labels=APP_LABELS),
+            "spec": {
+                "failurePolicy": "Fail",
+                "matchConstraints": {
+                    "resourceRules": [
+                        {"apiGroups": [""], "apiVersions": ["v1"], "operations": ["UPDATE"], "resources": ["nodes"]}
+                    ]
+                },
+                "matchConditions": [
+                    {"name": "burn-in-service-account", "expression": f"request.userInfo.username == '{user}'"}
+                ],
+                "validations": [
+                    {
+                        "expression": f"'{NODE_NAME_EXTRA}' in request.userInfo.extra && "
+                        f"object.metadata.name == request.userInfo.extra['{NODE_NAME_EXTRA}'][0]",
+                        "message": "the burn-in may only change the node its own pod runs on",
+                        "reason": "Forbidden",
+                    },
+                    {
+                        "expression": f"object.spec == oldObject.spec && {unchanged('labels')}",
+                        "message": f"the burn-in may change only the {ACCEPTANCE_LABEL} label on its node",
+                        "reason": "Forbidden",
+                    },
+                    {
+                        "expression": unchanged("annotations"),
+                        "message": f"the burn-in may change only the {REPORT_ANNOTATION} annotation on its node",
+                        "reason": "Forbidden",
+                    },
+                ],
+            },
+        },
+        {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": kobj.metadata(name, labels=APP_LABELS),
+            "spec": {"policyName": name, "validationActions": ["Deny"]},
         },
     ]
 
@@ -160,50 +232,53 @@ def daemonset(spec: StackSpec, pool: GpuPoolSpec, config_hash: str) -> kobj.Mani
                     "labels": {**labels, **selector},
                     "annotations": {"inference-ra.nvidia.com/acceptance-config": config_hash},
                 },
-                "spec": {
-                    "serviceAccountName": NAME,
-                    "runtimeClassName": "nvidia",
-                    "nodeSelector": pool_node_selector(pool),
-                    "tolerations": _tolerations(pool),
-                    "terminationGracePeriodSeconds": 10,
-                    "initContainers": [
-                        {
-                            "name": "burn-in",
-                            "image": IMAGES["pytorch"],
-                            "command": ["python3"],
-                            "args": burnin_args(pool),
-                            "env": env,
-                            "resources": {
-                                "requests": {"cpu": str(max(2, gpus)), "memory": f"{8 + 4 * gpus}Gi"},
-                                "limits": {"memory": f"{16 + 8 * gpus}Gi"},
-                            },
-                            "securityContext": security,
-                            "volumeMounts": [
-                                {"name": "program", "mountPath": MOUNT, "readOnly": True},
-                                {"name": "results", "mountPath": RESULTS},
-                                {"name": "dshm", "mountPath": "/dev/shm"},
-                            ],
-                        }
-                    ],
-                    "containers": [
-                        {
-                            "name": "report",
-                            "image": IMAGES["busybox"],
-                            "command": ["sh", "-c", f"cat {RESULTS}/report.json; exec sleep 2147483647"],
-                            "resources": {
-                                "requests": {"cpu": "1m", "memory": "4Mi"},
-                                "limits": {"memory": "16Mi"},
-                            },
-                            "securityContext": {**security, "readOnlyRootFilesystem": True},
-                            "volumeMounts": [{"name": "results", "mountPath": RESULTS, "readOnly": True}],
-                        }
-                    ],
-                    "volumes": [
-                        {"name": "program", "configMap": {"name": NAME}},
-                        {"name": "results", "emptyDir": {"sizeLimit": "16Mi"}},
-                        {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "8Gi"}},
-                    ],
-                },
+                "spec": podsecurity.secure_pod(
+                    {
+                        "runtimeClassName": "nvidia",
+                        "nodeSelector": pool_node_selector(pool),
+                        "tolerations": _tolerations(pool),
+                        "terminationGracePeriodSeconds": 10,
+                        "initContainers": [
+                            {
+                                "name": "burn-in",
+                                "image": IMAGES["pytorch"],
+                                "command": ["python3"],
+                                "args": burnin_args(pool),
+                                "env": env,
+                                "resources": {
+                                    "requests": {"cpu": str(max(2, gpus)), "memory": f"{8 + 4 * gpus}Gi"},
+                                    "limits": {"memory": f"{16 + 8 * gpus}Gi"},
+                                },
+                                "securityContext": security,
+                                "volumeMounts": [
+                                    {"name": "program", "mountPath": MOUNT, "readOnly": True},
+                                    {"name": "results", "mountPath": RESULTS},
+                                    {"name": "dshm", "mountPath": "/dev/shm"},
+                                ],
+                            }
+                        ],
+                        "containers": [
+                            {
+                                "name": "report",
+                                "image": IMAGES["busybox"],
+                                "command": ["sh", "-c", f"cat {RESULTS}/report.json; exec sleep 2147483647"],
+                                "resources": {
+                                    "requests": {"cpu": "1m", "memory": "4Mi"},
+                                    "limits": {"memory": "16Mi"},
+                                },
+                                "securityContext": {**security, "readOnlyRootFilesystem": True},
+                                "volumeMounts": [{"name": "results", "mountPath": RESULTS, "readOnly": True}],
+                            }
+                        ],
+                        "volumes": [
+                            {"name": "program", "configMap": {"name": NAME}},
+                            {"name": "results", "emptyDir": {"sizeLimit": "16Mi"}},
+                            {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "8Gi"}},
+                        ],
+                    },
+                    service_account=NAME,  # labels its own node: the one pod here that calls the API
+                    api_access=True,
+                ),
             },
         },
     }
@@ -216,7 +291,7 @@ def manifests(spec: StackSpec) -> list[kobj.Manifest]:
         return []
     cm = program_configmap(spec)
     config_hash = hashlib.sha256(json.dumps(cm["data"], sort_keys=True).encode()).hexdigest()[:16]
-    return [*rbac(), cm, *(daemonset(spec, p, config_hash) for p in pools)]
+    return [*rbac(), *own_node_policy(), cm, *(daemonset(spec, p, config_hash) for p in pools)]
 
 
 def build(ctx: PlatformContext, parent: pulumi.Resource) -> AcceptanceOutputs:

@@ -122,7 +122,7 @@ def stack_rule(
     return register
 
 
-RULE_MODULES: tuple[str, ...] = ("security", "gpu", "serving", "storage", "cost")
+RULE_MODULES: tuple[str, ...] = ("security", "podsecurity", "gpu", "serving", "storage", "cost")
 
 
 def load_rules() -> dict[str, Rule]:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from components.namespaces import model_namespace
 from policies.registry import Level, Resource, RuleContext, Settings, load_rules, resolve
 
 if TYPE_CHECKING:
@@ -61,7 +62,10 @@ def derived_config(spec: StackSpec) -> dict[str, dict[str, Any]]:
         "images-allowed-registries": {"allowedRegistries": list(spec.policy.allowed_registries)},
         "cost-cap": {"maxHourlyCostUsd": spec.policy.max_hourly_cost_usd, "declaredPools": pools},
         "tenant-default-deny": {
-            "tenantNamespaces": sorted({q.resolved_namespace for q in spec.scheduling.queues}),
+            "tenantNamespaces": sorted(
+                {q.resolved_namespace for q in spec.scheduling.queues}
+                | {model_namespace(spec, m.name) for m in spec.serving.models}  # tenants or not (issue 17.12)
+            ),
         },
     }
 

@@ -13,7 +13,15 @@ from policies.exemptions import efa_nixl_worker
 from policies.registry import SECRET, UNKNOWN, Resource, RuleContext, resource_rule, stack_rule
 from policies.workloads import kind_of, mapping, name_of, namespace_of, pods
 
-DEFAULT_REGISTRIES = ["nvcr.io", "registry.k8s.io", "quay.io", "ghcr.io", "docker.io", "public.ecr.aws"]
+
+def pinned_repositories() -> list[str]:
+    """`registry/repository` of every image the catalog pins (components/catalog/versions.py IMAGES): the default
+    allow-list, so an image from an allowed registry but another repository (docker.io/someone/miner) is refused."""
+    from components.catalog.versions import IMAGES
+
+    return sorted({"/".join(split_image(i)[:2]) for i in IMAGES.values()})
+
+
 OPEN_V4, OPEN_V6 = "0.0.0.0/0", "::/0"
 
 
@@ -115,22 +123,23 @@ def images_pinned(resource_type: str, props: Mapping[str, Any], ctx: RuleContext
 
 @resource_rule(
     "images-allowed-registries",
-    "Every container image comes from an allowed registry (policy.allowedRegistries).",
+    "Every container image comes from a repository the stack pins (the image catalog) or a registry / repository "
+    "prefix in policy.allowedRegistries.",
     level="mandatory",
     severity="high",
     config={
         "allowedRegistries": {
             "type": "array",
             "items": {"type": "string"},
-            "default": DEFAULT_REGISTRIES,
-            "description": "Registries (host, or host/path prefix) images may come from; the stack's "
-            "policy.allowedRegistries fills it.",
+            "default": [],
+            "description": "Registries (host) or repository prefixes (host/path) images may come from, besides the "
+            "repositories of the images the catalog pins; the stack's policy.allowedRegistries fills it.",
         }
     },
     remediation="Mirror the image into an allowed registry, or add its registry to policy.allowedRegistries.",
 )
 def images_allowed_registries(resource_type: str, props: Mapping[str, Any], ctx: RuleContext) -> Iterator[str]:
-    allowed = [str(a).rstrip("/") for a in ctx.config.get("allowedRegistries", [])]
+    allowed = pinned_repositories() + [str(a).rstrip("/") for a in ctx.config.get("allowedRegistries", [])]
     for cname, path, image in _images(resource_type, props):
         if not image or image == UNKNOWN:
             continue
@@ -138,9 +147,23 @@ def images_allowed_registries(resource_type: str, props: Mapping[str, Any], ctx:
         full = f"{registry}/{repo}"
         if not any(full == a or full.startswith(a + "/") or registry == a for a in allowed):
             yield (
-                f"container {cname!r} ({path}) image {image!r} is from registry {registry!r}, "
-                f"not one of {', '.join(allowed)}"
+                f"container {cname!r} ({path}) image {image!r} ({full}) is not from a pinned repository or an "
+                "allowed registry (policy.allowedRegistries)"
             )
+
+
+@resource_rule(
+    "images-digest-pinned",
+    "Report images pinned by tag only, not by digest (a tag can be moved; a digest cannot).",
+    level="advisory",
+    severity="low",
+    remediation="Pin `image@sha256:...` in components/catalog/versions.py IMAGES once the digest is recorded from "
+    "the registry.",
+)
+def images_digest_pinned(resource_type: str, props: Mapping[str, Any], ctx: RuleContext) -> Iterator[str]:
+    for cname, path, image in _images(resource_type, props):
+        if image and image != UNKNOWN and not split_image(image)[3]:
+            yield f"container {cname!r} ({path}) image {image!r} is pinned by tag, not by digest"
 
 
 @resource_rule(
@@ -205,9 +228,58 @@ def secret_looking(value: str) -> bool:
     return value == SECRET or any(p.search(value) for p in _VALUE_PATTERNS)
 
 
+# A URI with a password in its user-info part: scheme://user:password@host (RFC 3986 section 3.2.1).
+_URI_CREDENTIALS = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:([^/\s@]+)@")
+# Tokens inside longer text (scripts, JSON args): the value patterns without their anchors.
+_EMBEDDED = tuple(re.compile(p.pattern.strip("^$")) for p in _VALUE_PATTERNS)
+
+
+def uri_with_credentials(value: str) -> bool:
+    return any(m.group(1) not in ("", "$", "*") for m in _URI_CREDENTIALS.finditer(value))
+
+
+def sensitive_flag(flag: str, extra: Sequence[str] = ()) -> bool:
+    """A flag whose value is a secret (--hf-token, --api-key, --password, --aws-secret-access-key), not one that
+    names a key or points at a file (--label-key, --token-file)."""
+    words = [w for w in re.split(r"[^A-Za-z0-9]+", flag.upper()) if w]
+    if not words:
+        return False
+    last, prev = words[-1], (words[-2] if len(words) > 1 else "")
+    named = last in {"TOKEN", "PASSWORD", "PASSWD", "SECRET", "CREDENTIAL", "CREDENTIALS", "APIKEY"} or (
+        last == "KEY" and prev in {"API", "ACCESS", "SECRET", "PRIVATE"}
+    )
+    return named or any(re.search(p, flag) for p in extra)
+
+
+def _flag_name(arg: str) -> str:
+    return arg.lstrip("-").split("=", 1)[0] if arg.startswith("-") else ""
+
+
+def secret_args(args: Sequence[Any], extra: Sequence[str] = ()) -> Iterator[tuple[int, str]]:
+    """(index, why) of command/args items that carry a literal secret: a flag naming a secret followed by (or
+    `=`-joined with) a value, a token-shaped value anywhere in an item, or credentials inside a URI."""
+    items = [str(a) for a in args]
+    consumed: set[int] = set()
+    for i, arg in enumerate(items):
+        if i in consumed:
+            continue
+        flag = _flag_name(arg)
+        if flag and sensitive_flag(flag, extra):
+            value = arg.split("=", 1)[1] if "=" in arg else (items[i + 1] if i + 1 < len(items) else "")
+            if value and not value.startswith(("$(", "${", "-")) and value != UNKNOWN:
+                yield i, f"flag --{flag} is given a literal value"
+                consumed.add(i + 1)
+                continue
+        if any(p.search(arg) for p in _EMBEDDED) or arg == SECRET:
+            yield i, "holds a token-shaped literal"
+        elif uri_with_credentials(arg):
+            yield i, "holds a URI with credentials (user:password@)"
+
+
 @resource_rule(
     "no-secret-literals",
-    "No secret value in a plain env var or a ConfigMap: secrets come from a Secret (valueFrom/envFrom).",
+    "No secret value in a plain env var, container command/args or a ConfigMap (token-shaped values, secret-named "
+    "flags with a literal, URIs with user:password@): secrets come from a Secret (valueFrom/envFrom).",
     level="mandatory",
     severity="critical",
     config={
@@ -237,7 +309,7 @@ def no_secret_literals(resource_type: str, props: Mapping[str, Any], ctx: RuleCo
             for key, value in sorted(data.items()) if isinstance(data, Mapping) else []:
                 if key in allow or not isinstance(value, str) or not value:
                     continue
-                if sensitive_name(key, extra) or secret_looking(value):
+                if sensitive_name(key, extra) or secret_looking(value) or uri_with_credentials(value):
                     yield f"ConfigMap key {section}.{key} holds a literal secret-like value; move it to a Secret"
         return
     for pod in pods(resource_type, props):
@@ -248,10 +320,16 @@ def no_secret_literals(resource_type: str, props: Mapping[str, Any], ctx: RuleCo
                 name, value = str(env.get("name") or ""), env.get("value")
                 if name in allow or not isinstance(value, str) or not value or value == UNKNOWN:
                     continue
-                if sensitive_name(name, extra) or secret_looking(value):
+                if sensitive_name(name, extra) or secret_looking(value) or uri_with_credentials(value):
                     yield (
                         f"container {c.name!r} env {name} ({c.path}.env[{i}]) is a literal value; "
                         "use valueFrom.secretKeyRef"
+                    )
+            for key in ("command", "args"):
+                for i, why in secret_args(_seq(c.spec.get(key)), extra):
+                    yield (
+                        f"container {c.name!r} {key}[{i}] ({c.path}.{key}[{i}]) {why}; pass it through an env var "
+                        "from a Secret and reference it as $(VAR)"
                     )
 
 
@@ -365,7 +443,8 @@ def eks_endpoint_restricted(resource_type: str, props: Mapping[str, Any], ctx: R
 # ------------------------------------------------------------------------------------------------ tenants
 @stack_rule(
     "tenant-default-deny",
-    "Every tenant namespace has a default-deny ingress NetworkPolicy (empty podSelector, no ingress rules).",
+    "Every tenant and model namespace has a default-deny NetworkPolicy for ingress and egress (empty podSelector, "
+    "no rules), whether or not tenants are declared.",
     level="mandatory",
     severity="high",
     config={
@@ -373,17 +452,17 @@ def eks_endpoint_restricted(resource_type: str, props: Mapping[str, Any], ctx: R
             "type": "array",
             "items": {"type": "string"},
             "default": [],
-            "description": "Tenant namespaces (filled from scheduling.queues).",
+            "description": "Namespaces that must deny by default (filled from scheduling.queues and serving.models).",
         }
     },
-    remediation="Add a NetworkPolicy with podSelector: {} and policyTypes: [Ingress] in the namespace, then allow "
-    "the frontend's traffic explicitly.",
+    remediation="Add a NetworkPolicy with podSelector: {} and policyTypes: [Ingress, Egress] in the namespace, then "
+    "allow each flow explicitly (serving/netpolicy.py generates both).",
 )
 def tenant_default_deny(resources: Sequence[Resource], ctx: RuleContext) -> Iterator[tuple[str | None, str]]:
     tenants = list(dict.fromkeys(str(n) for n in ctx.config.get("tenantNamespaces", [])))
     if not tenants:
         return
-    covered: set[str] = set()
+    covered: dict[str, set[str]] = {}
     ns_urns: dict[str, str] = {}
     for r in resources:
         kind = kind_of(r.type, r.props)
@@ -395,8 +474,46 @@ def tenant_default_deny(resources: Sequence[Resource], ctx: RuleContext) -> Iter
         selector = spec.get("podSelector")
         selects_all = isinstance(selector, Mapping) and not any(selector.get(k) for k in selector)
         types = [str(t) for t in _seq(spec.get("policyTypes"))] or ["Ingress"]
-        if selects_all and "Ingress" in types and not _seq(spec.get("ingress")):
-            covered.add(namespace_of(r.props))
+        if not selects_all:
+            continue
+        denied = covered.setdefault(namespace_of(r.props), set())
+        if "Ingress" in types and not _seq(spec.get("ingress")):
+            denied.add("Ingress")
+        if "Egress" in types and not _seq(spec.get("egress")):
+            denied.add("Egress")
     for ns in tenants:
-        if ns not in covered:
-            yield ns_urns.get(ns), f"tenant namespace {ns!r} has no default-deny ingress NetworkPolicy"
+        missing = sorted({"Ingress", "Egress"} - covered.get(ns, set()))
+        if missing:
+            yield ns_urns.get(ns), f"namespace {ns!r} has no default-deny {' and '.join(missing)} NetworkPolicy"
+
+
+OPEN_EGRESS_ANNOTATION = "inference-ra.nvidia.com/open-egress-reason"
+
+
+@resource_rule(
+    "network-egress-justified",
+    "A NetworkPolicy that opens egress to the internet (0.0.0.0/0 or ::/0) selects specific pods (never every pod "
+    "of the namespace) and names why in the annotation inference-ra.nvidia.com/open-egress-reason.",
+    level="mandatory",
+    severity="high",
+    remediation="Narrow the destination (a proxy, mirror or endpoint CIDR), or select only the pods that download "
+    "and annotate the policy with the reason (serving/netpolicy.py does both).",
+)
+def network_egress_justified(resource_type: str, props: Mapping[str, Any], ctx: RuleContext) -> Iterator[str]:
+    if kind_of(resource_type, props) != "NetworkPolicy":
+        return
+    spec = mapping(props, "spec")
+    open_peers = [
+        peer
+        for rule in _seq(spec.get("egress"))
+        for peer in (_seq(rule.get("to")) if isinstance(rule, Mapping) else [])
+        if _is_open(mapping(peer, "ipBlock").get("cidr"))
+    ]
+    if not open_peers:
+        return
+    selector = spec.get("podSelector")
+    if not (isinstance(selector, Mapping) and any(selector.get(k) for k in selector)):
+        yield "opens egress to the internet for every pod of the namespace; select the pods that need it"
+    reason = mapping(mapping(props, "metadata"), "annotations").get(OPEN_EGRESS_ANNOTATION)
+    if not reason:
+        yield f"opens egress to the internet without a reason; annotate {OPEN_EGRESS_ANNOTATION}"

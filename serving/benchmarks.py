@@ -24,6 +24,7 @@ import pulumi
 
 from components import constants as C
 from components import k8s as kobj
+from components import podsecurity
 from components.catalog.dynamo import release
 from components.context import PlatformContext
 from components.namespaces import model_namespace
@@ -118,23 +119,29 @@ def benchmark_job(spec: StackSpec, model: ModelSpec) -> kobj.Manifest:
             "backoffLimit": 0,
             "template": {
                 "metadata": {"labels": labels},
-                "spec": {
-                    "restartPolicy": "Never",
-                    "containers": [
-                        {
-                            "name": "aiperf",
-                            "image": aiperf_image(spec),
-                            "command": ["/bin/bash", "-c", sweep_script(spec, model)],
-                            "env": env,
-                            "resources": {
-                                "requests": {"cpu": "4", "memory": "8Gi"},
-                                "limits": {"cpu": "8", "memory": "16Gi"},
-                            },
-                            "volumeMounts": [{"name": "model-cache", "mountPath": C.MODEL_CACHE_MOUNT}],
-                        }
-                    ],
-                    "volumes": [{"name": "model-cache", "persistentVolumeClaim": {"claimName": C.MODEL_CACHE_CLAIM}}],
-                },
+                "spec": podsecurity.secure_pod(
+                    {
+                        "restartPolicy": "Never",
+                        "containers": [
+                            {
+                                "name": "aiperf",
+                                "image": aiperf_image(spec),
+                                "command": ["/bin/bash", "-c", sweep_script(spec, model)],
+                                "env": env,
+                                "resources": {
+                                    "requests": {"cpu": "4", "memory": "8Gi"},
+                                    "limits": {"cpu": "8", "memory": "16Gi"},
+                                },
+                                "volumeMounts": [{"name": "model-cache", "mountPath": C.MODEL_CACHE_MOUNT}],
+                            }
+                        ],
+                        "volumes": [
+                            {"name": "model-cache", "persistentVolumeClaim": {"claimName": C.MODEL_CACHE_CLAIM}}
+                        ],
+                    },
+                    service_account=podsecurity.BENCHMARK_SA,
+                    api_access=False,
+                ),
             },
         },
     }
@@ -144,9 +151,13 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
     """One AIPerf Job per benchmarked model, after its graph (`ctx.serving.graphs`) and cache claim when present."""
     graphs = ctx.serving.graphs
     claims = ctx.storage.model_cache_claims
+    accounts: dict[str, pulumi.Resource] = {}
     for model in ctx.spec.serving.models:
         if not model.benchmark.enabled:
             continue
         ns = model_namespace(ctx.spec, model.name)
-        deps = [d for d in (graphs.get(model.name), claims.get(ns)) if d is not None]
+        if ns not in accounts:  # the Jobs' own identity: no API access
+            sa = podsecurity.service_account(podsecurity.BENCHMARK_SA, ns, api_access=False, labels=LABELS)
+            accounts[ns] = kobj.apply(sa, ctx.k8s_opts(parent, namespace=ns))
+        deps = [d for d in (graphs.get(model.name), claims.get(ns), accounts[ns]) if d is not None]
         kobj.apply(benchmark_job(ctx.spec, model), ctx.k8s_opts(parent, depends_on=deps, namespace=ns))

@@ -17,6 +17,7 @@ from typing import Any
 
 from components import constants as C
 from components import k8s as kobj
+from components import podsecurity
 from components.catalog import GPUS
 from components.catalog.dynamo import DynamoRelease, release
 from components.outputs import FabricProfile
@@ -334,7 +335,10 @@ def graph_manifest(
     annotations = {GROVE_ANNOTATION: "true" if spec.serving.dynamo.grove else "false"}
     if spec.serving.dynamo.kai_scheduler and model.tenant:
         annotations[KAI_QUEUE_ANNOTATION] = model.tenant
-    graph_spec: dict[str, Any] = {"backendFramework": model.engine, "components": components}
+    graph_spec: dict[str, Any] = {
+        "backendFramework": model.engine,
+        "components": [podsecurity.secure_graph_component(c) for c in components],
+    }
     if spec.scheduling.topology_aware and any(c.get("topologyConstraint") for c in components):
         graph_spec["topologyConstraint"] = {"clusterTopologyName": TOPOLOGY_NAME}
     return {

@@ -22,6 +22,7 @@ import pulumi
 
 from components import constants as C
 from components import k8s as kobj
+from components import podsecurity
 from components.catalog import IMAGES
 from components.context import PlatformContext
 from components.namespaces import model_namespace
@@ -121,17 +122,21 @@ def _job(
             "backoffLimit": 1,
             "template": {
                 "metadata": {"labels": {**LABELS, "inference-ra.nvidia.com/model": model.name}},
-                "spec": {
-                    "restartPolicy": "Never",
-                    "nodeSelector": selector,
-                    "tolerations": [C.GPU_TOLERATION],
-                    "containers": [container],
-                    "volumes": [
-                        {"name": "model-cache", "persistentVolumeClaim": {"claimName": C.MODEL_CACHE_CLAIM}},
-                        {"name": "scripts", "configMap": {"name": SCRIPTS_CONFIGMAP}},
-                        {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "64Gi"}},
-                    ],
-                },
+                "spec": podsecurity.secure_pod(
+                    {
+                        "restartPolicy": "Never",
+                        "nodeSelector": selector,
+                        "tolerations": [C.GPU_TOLERATION],
+                        "containers": [container],
+                        "volumes": [
+                            {"name": "model-cache", "persistentVolumeClaim": {"claimName": C.MODEL_CACHE_CLAIM}},
+                            {"name": "scripts", "configMap": {"name": SCRIPTS_CONFIGMAP}},
+                            {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "64Gi"}},
+                        ],
+                    },
+                    service_account=podsecurity.OPTIMIZATION_SA,
+                    api_access=False,
+                ),
             },
         },
     }
@@ -191,6 +196,7 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> OptimizationOutputs:
     secrets = ctx.storage.token_secrets
     done: dict[str, pulumi.Resource] = {}
     configmaps: dict[str, Any] = {}
+    accounts: dict[str, Any] = {}  # the Jobs' ServiceAccount per namespace
     for model in spec.serving.models:
         q, engines = quantize_job(spec, model), engine_jobs(spec, model)
         if q is None and not engines:
@@ -198,7 +204,9 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> OptimizationOutputs:
         ns = model_namespace(spec, model.name)
         if ns not in configmaps:
             configmaps[ns] = kobj.apply(scripts_configmap(ns), ctx.k8s_opts(parent, namespace=ns))
-        deps = [configmaps[ns], *([claims[ns]] if ns in claims else []), *secrets.get(ns, ())]
+            sa = podsecurity.service_account(podsecurity.OPTIMIZATION_SA, ns, api_access=False, labels=LABELS)
+            accounts[ns] = kobj.apply(sa, ctx.k8s_opts(parent, namespace=ns))
+        deps = [configmaps[ns], accounts[ns], *([claims[ns]] if ns in claims else []), *secrets.get(ns, ())]
         deps += [job for uri, job in prefetch.get(ns, {}).items() if uri == model.model]
         # one chain per model: quantize, then each engine build in turn, so the last Job implies all finished
         last: pulumi.Resource | None = None

@@ -1,5 +1,7 @@
-"""Multi-tenancy: KAI queues per tenant, and per tenant namespace a ResourceQuota, default-deny NetworkPolicies with
-the allows serving needs, and RBAC for the tenant's people and automation.
+"""Multi-tenancy and namespace isolation: KAI queues per tenant; per tenant namespace a ResourceQuota and RBAC for the
+tenant's people and automation; per namespace with the stack's pods (tenant or not) default-deny NetworkPolicies
+with the flows its workloads need (serving/netpolicy.py); per model namespace the Dynamo components' ServiceAccount
+with the discovery Role (components/podsecurity.py).
 
 A tenant is a `scheduling.queues[]` entry; its namespace comes from `components/namespaces.py`. Builders are pure
 (spec -> manifests); `build` registers them. Handles left for later layers:
@@ -17,10 +19,13 @@ from typing import Any
 import pulumi
 
 from components import k8s as kobj
+from components import podsecurity
 from components.context import PlatformContext
+from components.namespaces import model_namespace
 from components.spec import StackSpec
 from components.spec.platform import QueueSpec
 from components.spec.serving import ModelSpec
+from serving import netpolicy
 
 QUEUE_API = "scheduling.run.ai/v2"
 # Dynamo operator: DGD annotation naming the KAI queue, and the queue it uses when the annotation is absent
@@ -30,18 +35,6 @@ DYNAMO_DEFAULT_QUEUE = "dynamo"
 TENANT_LABEL = "inference-ra.nvidia.com/tenant"
 # KAI: -1 is "unlimited" for quota and limit; 0 or unset limit means "nothing above quota" (docs/queues/README.md).
 UNLIMITED = -1
-
-# Ports serving pods listen on (Dynamo 1.4.0 defaults: frontend DYN_HTTP_PORT 8000, worker DYN_SYSTEM_PORT 9090
-# set by the operator; NATS client port 4222; Triton HTTP 8000, gRPC 8001, metrics 8002).
-FRONTEND_PORT = 8000
-WORKER_METRICS_PORT = 9090
-NATS_PORT = 4222
-PROMETHEUS_PORT = 9090
-TRITON_HTTP_PORT = 8000
-TRITON_GRPC_PORT = 8001
-TRITON_METRICS_PORT = 8002
-DYNAMO_COMPONENT_TYPE_LABEL = "nvidia.com/dynamo-component-type"
-TRITON_COMPONENT = "triton"  # value of app.kubernetes.io/component on Triton pods (serving/triton.py)
 
 
 # ---- KAI queues -------------------------------------------------------------------------------------------------
@@ -142,142 +135,6 @@ def resource_quota(q: QueueSpec) -> kobj.Manifest:
     }
 
 
-def _ns_selector(name: str) -> dict[str, Any]:
-    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
-
-
-def _ports(*ports: int, protocol: str = "TCP") -> list[dict[str, Any]]:
-    return [{"protocol": protocol, "port": p} for p in ports]
-
-
-def _policy(q: QueueSpec, name: str, spec: dict[str, Any]) -> kobj.Manifest:
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": kobj.metadata(name, q.resolved_namespace, {TENANT_LABEL: q.name}),
-        "spec": spec,
-    }
-
-
-def _ingress_peers(q: QueueSpec) -> list[dict[str, Any]]:
-    if not q.ingress_from_namespaces:
-        return [{"namespaceSelector": {}}]
-    return [_ns_selector(ns) for ns in q.ingress_from_namespaces]
-
-
-def tenant_tritons(spec: StackSpec, q: QueueSpec) -> list[Any]:
-    return [t for t in spec.serving.triton if t.namespace == q.resolved_namespace]
-
-
-def https_ports(spec: StackSpec, q: QueueSpec) -> list[int]:
-    """443 (model hubs, S3, EKS API), 6443 (kube-apiserver on kubeadm-style clusters), plus S3 endpoint ports."""
-    ports = {443, 6443}
-    for t in tenant_tritons(spec, q):
-        if t.s3_endpoint:
-            ports.add(int(t.s3_endpoint.rsplit(":", 1)[1]))
-    return sorted(ports)
-
-
-def network_policies(spec: StackSpec, q: QueueSpec) -> list[kobj.Manifest]:
-    """Default deny, then one policy per need, so a reviewer sees each opening by name."""
-    both = ["Ingress", "Egress"]
-    monitoring = spec.observability.prometheus.namespace
-    policies = [
-        _policy(q, "default-deny", {"podSelector": {}, "policyTypes": both}),
-        # frontend -> workers, prefill <-> decode (NIXL side channel), multinode leader <-> followers
-        _policy(
-            q,
-            "allow-same-namespace",
-            {
-                "podSelector": {},
-                "policyTypes": both,
-                "ingress": [{"from": [{"podSelector": {}}]}],
-                "egress": [{"to": [{"podSelector": {}}]}],
-            },
-        ),
-        _policy(
-            q,
-            "allow-dns-egress",
-            {
-                "podSelector": {},
-                "policyTypes": ["Egress"],
-                "egress": [
-                    {
-                        "to": [
-                            {**_ns_selector("kube-system"), "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}
-                        ],
-                        "ports": _ports(53, protocol="UDP") + _ports(53),
-                    }
-                ],
-            },
-        ),
-        # NATS in the Dynamo system namespace; Prometheus for the SLA planner
-        _policy(
-            q,
-            "allow-platform-egress",
-            {
-                "podSelector": {},
-                "policyTypes": ["Egress"],
-                "egress": [
-                    {"to": [_ns_selector(spec.serving.dynamo.namespace)], "ports": _ports(NATS_PORT)},
-                    {"to": [_ns_selector(monitoring)], "ports": _ports(PROMETHEUS_PORT)},
-                ],
-            },
-        ),
-        # model downloads (Hugging Face, NGC, S3) and the kube-apiserver (Kubernetes discovery backend)
-        _policy(
-            q,
-            "allow-https-egress",
-            {
-                "podSelector": {},
-                "policyTypes": ["Egress"],
-                "egress": [
-                    {
-                        "to": [{"ipBlock": {"cidr": c}} for c in q.egress_cidrs],
-                        "ports": _ports(*https_ports(spec, q)),
-                    }
-                ],
-            },
-        ),
-        _policy(
-            q,
-            "allow-metrics-scrape",
-            {
-                "podSelector": {},
-                "policyTypes": ["Ingress"],
-                "ingress": [
-                    {
-                        "from": [_ns_selector(monitoring)],
-                        "ports": _ports(FRONTEND_PORT, WORKER_METRICS_PORT, TRITON_METRICS_PORT),
-                    }
-                ],
-            },
-        ),
-        _policy(
-            q,
-            "allow-frontend-ingress",
-            {
-                "podSelector": {"matchLabels": {DYNAMO_COMPONENT_TYPE_LABEL: "frontend"}},
-                "policyTypes": ["Ingress"],
-                "ingress": [{"from": _ingress_peers(q), "ports": _ports(FRONTEND_PORT)}],
-            },
-        ),
-    ]
-    if tenant_tritons(spec, q):
-        policies.append(
-            _policy(
-                q,
-                "allow-triton-ingress",
-                {
-                    "podSelector": {"matchLabels": {"app.kubernetes.io/component": TRITON_COMPONENT}},
-                    "policyTypes": ["Ingress"],
-                    "ingress": [{"from": _ingress_peers(q), "ports": _ports(TRITON_HTTP_PORT, TRITON_GRPC_PORT)}],
-                },
-            )
-        )
-    return policies
-
-
 _READ = ["get", "list", "watch"]
 _WRITE = ["get", "list", "watch", "create", "update", "patch", "delete"]
 
@@ -366,7 +223,7 @@ def _binding(q: QueueSpec, role: str, subjects: list[dict[str, str]]) -> kobj.Ma
 
 
 def tenant_objects(spec: StackSpec, q: QueueSpec) -> list[kobj.Manifest]:
-    return [resource_quota(q), *network_policies(spec, q), *rbac(q)]
+    return [resource_quota(q), *rbac(q)]
 
 
 # ---- registration -----------------------------------------------------------------------------------------------
@@ -387,3 +244,14 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
     for q in spec.scheduling.queues:
         for manifest in tenant_objects(spec, q):
             kobj.apply(manifest, ctx.k8s_opts(parent, namespace=q.resolved_namespace))
+    for ns in model_namespaces(spec):
+        for manifest in podsecurity.dynamo_component_identity(ns):
+            kobj.apply(manifest, ctx.k8s_opts(parent, namespace=ns))
+    for ns in netpolicy.policy_namespaces(spec):  # tenant or not (serving/netpolicy.py)
+        for manifest in netpolicy.network_policies(spec, ns):
+            kobj.apply(manifest, ctx.k8s_opts(parent, namespace=ns))
+
+
+def model_namespaces(spec: StackSpec) -> list[str]:
+    """Namespaces that run Dynamo graphs (tenant or not)."""
+    return sorted({model_namespace(spec, m.name) for m in spec.serving.models})

@@ -21,7 +21,7 @@ from components.constants import GPU_TOLERATION, MODEL_CACHE_CLAIM, MODEL_CACHE_
 from components.context import PlatformContext
 from components.spec import StackSpec
 from components.spec.serving import TritonModelSpec
-from serving.tenancy import TRITON_COMPONENT, TRITON_GRPC_PORT, TRITON_HTTP_PORT, TRITON_METRICS_PORT
+from serving.netpolicy import TRITON_COMPONENT, TRITON_GRPC_PORT, TRITON_HTTP_PORT, TRITON_METRICS_PORT
 
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 KAI_SCHEDULER = "kai-scheduler"
@@ -129,6 +129,7 @@ def deployment(spec: StackSpec, t: TritonModelSpec, region: str | None = None) -
     pod: dict[str, Any] = {
         "serviceAccountName": t.name,
         "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+        "automountServiceAccountToken": False,  # Triton never calls the Kubernetes API (checkov CKV_K8S_38)
         "terminationGracePeriodSeconds": 30,
         "containers": [container],
         "volumes": volumes,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components import k8s as kobj
+from components import podsecurity
 from components.catalog import IMAGES
 from components.catalog.versions import PREFETCH_CLIENTS
 from components.constants import HF_HOME, HF_TOKEN_SECRET, MODEL_CACHE_CLAIM, MODEL_CACHE_MOUNT, NGC_TOKEN_SECRET
@@ -148,11 +149,7 @@ def claim(spec: StackSpec, namespace: str, storage_class: str, volume_name: str 
 
 def service_account(name: str, namespace: str, role_arn: Any = None) -> kobj.Manifest:
     ann = {"eks.amazonaws.com/role-arn": role_arn} if role_arn is not None else None
-    return {
-        "apiVersion": "v1",
-        "kind": "ServiceAccount",
-        "metadata": kobj.metadata(name, namespace, LABELS, ann),
-    }
+    return podsecurity.service_account(name, namespace, api_access=False, labels=LABELS, annotations=ann)
 
 
 def script_configmap(namespace: str) -> kobj.Manifest:
@@ -210,35 +207,33 @@ def prefetch_job(entry: PrefetchSpec, namespace: str, settings: JobSettings = Jo
             "activeDeadlineSeconds": settings.active_deadline_s,
             "template": {
                 "metadata": {"labels": labels},
-                "spec": {
-                    "restartPolicy": "OnFailure",
-                    "serviceAccountName": PREFETCH_SA,
-                    "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
-                    "containers": [
-                        {
-                            "name": "prefetch",
-                            "image": IMAGES["prefetch"],
-                            "command": ["python", "/opt/prefetch/prefetch.py"],
-                            "env": env,
-                            "resources": {
-                                "requests": {"cpu": "2", "memory": "4Gi"},
-                                "limits": {"memory": "8Gi"},
-                            },
-                            "securityContext": {
-                                "allowPrivilegeEscalation": False,
-                                "capabilities": {"drop": ["ALL"]},
-                            },
-                            "volumeMounts": [
-                                {"name": "model-cache", "mountPath": MODEL_CACHE_MOUNT},
-                                {"name": "script", "mountPath": "/opt/prefetch", "readOnly": True},
-                            ],
-                        }
-                    ],
-                    "volumes": [
-                        {"name": "model-cache", "persistentVolumeClaim": {"claimName": MODEL_CACHE_CLAIM}},
-                        {"name": "script", "configMap": {"name": SCRIPT_CONFIGMAP}},
-                    ],
-                },
+                "spec": podsecurity.secure_pod(
+                    {
+                        "restartPolicy": "OnFailure",
+                        "containers": [
+                            {
+                                "name": "prefetch",
+                                "image": IMAGES["prefetch"],
+                                "command": ["python", "/opt/prefetch/prefetch.py"],
+                                "env": env,
+                                "resources": {
+                                    "requests": {"cpu": "2", "memory": "4Gi"},
+                                    "limits": {"memory": "8Gi"},
+                                },
+                                "volumeMounts": [
+                                    {"name": "model-cache", "mountPath": MODEL_CACHE_MOUNT},
+                                    {"name": "script", "mountPath": "/opt/prefetch", "readOnly": True},
+                                ],
+                            }
+                        ],
+                        "volumes": [
+                            {"name": "model-cache", "persistentVolumeClaim": {"claimName": MODEL_CACHE_CLAIM}},
+                            {"name": "script", "configMap": {"name": SCRIPT_CONFIGMAP}},
+                        ],
+                    },
+                    service_account=PREFETCH_SA,  # IRSA on aws (the webhook projects its own token), no API access
+                    api_access=False,
+                ),
             },
         },
     }

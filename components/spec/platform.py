@@ -98,15 +98,15 @@ class PolicySpec(SpecModel):
     )
     config: dict[str, dict[str, Any]] = Field(default_factory=dict, description="Per-rule configuration, by rule name.")
     allowed_registries: UniqueList[str] = Field(
-        default_factory=lambda: [
-            "nvcr.io",
-            "registry.k8s.io",
-            "quay.io",
-            "ghcr.io",
-            "docker.io",
-            "public.ecr.aws",
-        ],
-        description="Registries images may come from.",
+        default_factory=list,
+        description="Registries (host) or repository prefixes (host/path, e.g. nvcr.io/nvidia) images may come from "
+        "besides the repositories of the images the stack pins (components/catalog/versions.py IMAGES).",
+    )
+    api_server_cidrs: UniqueList[Cidr] | None = Field(
+        None,
+        description="CIDRs of the Kubernetes API endpoint, the only egress NetworkPolicies give pods that call the "
+        "API (Dynamo discovery, the burn-in). Default: the VPC CIDR on aws; 0.0.0.0/0 on existing clusters, whose "
+        "API address the spec does not know (set it to narrow).",
     )
     max_hourly_cost_usd: float | None = Field(None, gt=0, description="Cost cap of the stack, $/hour.")
     prices: PriceOverridesSpec = Field(

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from components.catalog.privileges import PRIVILEGE_NEEDS
+from components.loader import read_stack_file, spec_from_stack_file
 from components.namespaces import PRIVILEGED_NAMESPACES, kubernetes_namespace_labels
 from policies.workloads import pods
 from stacks.charts.loaded import child_type, views_from_plan
-from tests.conftest import SHIPPED_STACKS, shipped_plan
+from tests.conftest import REPO, SHIPPED_STACKS, shipped_plan
 
 
 def _host_access(spec: dict) -> bool:
@@ -30,10 +31,11 @@ def test_every_privileged_chart_pod_is_documented_and_in_a_privileged_namespace(
                     found.add((view.chart, pod.namespace, f"{obj.kind}/{obj.name}"))
     assert found, "the shipped stacks run privileged chart pods (device plugins, CSI, NFD)"
     assert found <= documented, f"undocumented privileged chart pods: {sorted(found - documented)}"
+    spec = spec_from_stack_file(read_stack_file(str(REPO / "stacks" / f"Pulumi.{stack}.yaml")))
     for _chart, namespace, _workload in found:
         assert namespace in PRIVILEGED_NAMESPACES
         if namespace != "kube-system":  # kube-system is the cluster's own, not labelled by the stack
-            assert kubernetes_namespace_labels(namespace)["pod-security.kubernetes.io/enforce"] == "privileged"
+            assert kubernetes_namespace_labels(spec, namespace)["pod-security.kubernetes.io/enforce"] == "privileged"
 
 
 def test_node_exporter_runs_where_pod_security_admits_it() -> None:

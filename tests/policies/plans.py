@@ -52,11 +52,21 @@ def aws(type_: str, name: str, inputs: dict[str, Any], *, protect: bool = False,
     }
 
 
+HARDENED = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "runAsNonRoot": True,
+    "runAsUser": 1000,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
 def container(name: str = "main", image: str = "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0", **extra: Any):
     c: dict[str, Any] = {
         "name": name,
         "image": image,
         "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "1Gi"}},
+        "securityContext": dict(HARDENED),  # what components/podsecurity.py renders (pod-hardening)
     }
     c.update(extra)
     return c

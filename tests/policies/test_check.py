@@ -45,7 +45,8 @@ def test_check_table_output(tmp_path: Path) -> None:
     result = runner.invoke(app, ["check", "--plan", str(_violating_plan(tmp_path))])
     assert result.exit_code == 1
     assert "images-pinned" in result.stdout and "Deployment triton/triton" in result.stdout
-    assert "1 mandatory, 1 advisory violation(s)" in result.stdout  # + dcgm-exporter-enabled: GPU pod, no exporter
+    # + dcgm-exporter-enabled (GPU pod, no exporter) and images-digest-pinned (tag, no digest)
+    assert "1 mandatory, 2 advisory violation(s)" in result.stdout
 
 
 def test_check_clean_plan_exits_0(tmp_path: Path) -> None:
@@ -64,10 +65,12 @@ def _stack_file(tmp_path: Path, policy: dict) -> Path:
 
 
 def test_check_downgraded_rule_exits_0(tmp_path: Path) -> None:
-    stack = _stack_file(tmp_path, {"enforcement": {"images-pinned": "advisory"}})
+    # the synthetic plan has none of dev's namespaces: their default-deny check is off here
+    stack = _stack_file(tmp_path, {"enforcement": {"images-pinned": "advisory", "tenant-default-deny": "disabled"}})
     result = runner.invoke(app, ["check", str(stack), "--plan", str(_violating_plan(tmp_path)), "--json"])
     assert result.exit_code == 0, result.output
-    assert {f["rule"] for f in json.loads(result.stdout)["findings"]} == {"images-pinned", "dcgm-exporter-enabled"}
+    rules = {f["rule"] for f in json.loads(result.stdout)["findings"]}
+    assert rules == {"images-pinned", "dcgm-exporter-enabled", "images-digest-pinned"}
 
 
 def test_check_rejects_unknown_rule_with_exit_2(tmp_path: Path) -> None:

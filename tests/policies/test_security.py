@@ -74,17 +74,31 @@ def test_rejects_latest_in_cronjob() -> None:
     assert len(violations("images-pinned", cron)) == 1
 
 
-def test_allowed_registry_passes() -> None:
+def test_pinned_repositories_and_listed_registries_pass() -> None:
     pod = {"containers": [container(image="nvcr.io/nvidia/pytorch:25.08-py3"), container("b", "python:3.12")]}
-    assert violations("images-allowed-registries", deployment(pod=pod)) == []
+    assert violations("images-allowed-registries", deployment(pod=pod)) == []  # both repositories are pinned
+    other = {"containers": [container(image="quay.io/team/tool:2")]}
+    assert violations("images-allowed-registries", deployment(pod=other), allowedRegistries=["quay.io/team"]) == []
 
 
-def test_rejects_image_from_unlisted_registry() -> None:
-    pod = {"containers": [container(image="evil.example.com/miner:1.0")]}
-    found = violations("images-allowed-registries", deployment(pod=pod), allowedRegistries=["nvcr.io/nvidia"])
+def test_rejects_an_unpinned_repository_of_an_allowed_registry() -> None:
+    """Issue 19 item 5: docker.io/someone/miner passed while docker.io was allowed as a whole."""
+    pod = {"containers": [container(image="docker.io/someone/miner:1.0")]}
+    found = violations("images-allowed-registries", deployment(pod=pod))
     assert found == [
-        "Deployment dynamo/app: container 'main' (spec.template.spec.containers[0]) image 'evil.example.com/miner:1.0' "
-        "is from registry 'evil.example.com', not one of nvcr.io/nvidia"
+        "Deployment dynamo/app: container 'main' (spec.template.spec.containers[0]) image "
+        "'docker.io/someone/miner:1.0' (docker.io/someone/miner) is not from a pinned repository or an allowed "
+        "registry (policy.allowedRegistries)"
+    ]
+    assert len(violations("images-allowed-registries", deployment(pod=pod), allowedRegistries=["nvcr.io/nvidia"])) == 1
+
+
+def test_reports_images_not_pinned_by_digest() -> None:
+    pod = {"containers": [container(image="nvcr.io/nvidia/pytorch:25.08-py3"), container("b", "x@sha256:0f")]}
+    found = violations("images-digest-pinned", deployment(pod=pod))
+    assert found == [
+        "Deployment dynamo/app: container 'main' (spec.template.spec.containers[0]) image "
+        "'nvcr.io/nvidia/pytorch:25.08-py3' is pinned by tag, not by digest"
     ]
 
 
@@ -192,7 +206,7 @@ def test_rejects_open_eks_endpoint() -> None:
 
 
 def _netpol(ns: str, selector: dict, ingress: list | None = None) -> dict:
-    spec: dict = {"podSelector": selector, "policyTypes": ["Ingress"]}
+    spec: dict = {"podSelector": selector, "policyTypes": ["Ingress", "Egress"]}
     if ingress is not None:
         spec["ingress"] = ingress
     return k8s("networking.k8s.io/v1", "NetworkPolicy", "default-deny", ns, spec=spec)
@@ -207,4 +221,37 @@ def test_rejects_tenant_without_default_deny() -> None:
     allow_all = _netpol("team-a", {}, ingress=[{}])
     partial = _netpol("team-a", {"matchLabels": {"app": "x"}})
     found = violations("tenant-default-deny", ns, allow_all, partial, tenantNamespaces=["team-a"])
-    assert found == ["Namespace team-a: tenant namespace 'team-a' has no default-deny ingress NetworkPolicy"]
+    assert found == ["Namespace team-a: namespace 'team-a' has no default-deny Ingress NetworkPolicy"]
+
+
+def test_rejects_secrets_in_container_args_and_uris() -> None:
+    """Issue 19 item 6: container args and credentials inside URIs were not checked."""
+    token = "hf_" + "a" * 34
+    pod = {
+        "containers": [
+            container(args=["--model", "x", "--hf-token", token]),
+            container("b", args=["--api-key=sk-literal"], env=[{"name": "SRC", "value": "s3://AKIA0:pw@bucket/p"}]),
+            container("c", command=["sh", "-c", f"curl -H 'Authorization: Bearer {token}' https://x"]),
+            container("d", args=["--repo", "https://user:s3cret@git.example.com/r.git"]),
+        ]
+    }
+    found = violations("no-secret-literals", deployment(pod=pod))
+    assert len(found) == 5, found
+    text = "\n".join(found)
+    assert (
+        "container 'main' args[2] (spec.template.spec.containers[0].args[2]) flag --hf-token is given a literal" in text
+    )
+    assert "container 'b' args[0]" in text and "flag --api-key" in text
+    assert "container 'b' env SRC" in text  # s3://AKIA0:pw@bucket
+    assert "container 'c' command[2]" in text and "token-shaped" in text
+    assert "container 'd' args[1]" in text and "URI with credentials" in text
+
+
+def test_secret_args_pass_when_referenced_from_env_or_not_secrets() -> None:
+    pod = {
+        "containers": [
+            container(args=["--hf-token", "$(HF_TOKEN)", "--label-key", "inference-ra.nvidia.com/acceptance"]),
+            container("b", args=["--url", "http://llama-frontend.dynamo.svc:8000", "--token-file", "/var/run/t"]),
+        ]
+    }
+    assert violations("no-secret-literals", deployment(pod=pod)) == []

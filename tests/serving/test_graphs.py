@@ -48,7 +48,14 @@ def test_disaggregated_kvbm_graph_wires_fabric_kv_tiers_and_planner() -> None:
     # host share of a p5.48xlarge (192 vCPU, 2048 GiB) for 2 of 8 GPUs at 75%: 36 CPUs, 384 GiB (>= 256 + 32 floor)
     assert main["resources"]["limits"] == {"nvidia.com/gpu": "2", "vpc.amazonaws.com/efa": "8", "memory": "384Gi"}
     assert main["resources"]["requests"] == {**main["resources"]["limits"], "cpu": "36"}
-    assert main["securityContext"] == {"privileged": True, "capabilities": {"add": ["IPC_LOCK"]}}
+    # NIXL on EFA: privileged as root (Dynamo's EFA guide; policies/exemptions.py efa_nixl_worker), and never with
+    # allowPrivilegeEscalation: false, which the API server rejects next to privileged: true
+    assert main["securityContext"] == {
+        "capabilities": {"add": ["IPC_LOCK"]},
+        "privileged": True,
+        "runAsNonRoot": False,
+        "runAsUser": 0,
+    }
     # prefill offloads through KVBM stacked with NIXL; decode only receives over NIXL
     cfg = json.loads(main["args"][main["args"].index("--kv-transfer-config") + 1])
     assert cfg["kv_connector"] == "PdConnector"

@@ -158,7 +158,13 @@ def test_efa_disaggregated_workers_run_the_efa_image_privileged() -> None:
     c = comps(graph_for(make_spec(model=DISAGG)))
     for role in ("prefill", "decode"):
         assert main(c[role])["image"] == "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0-efa"
-        assert main(c[role])["securityContext"] == {"privileged": True, "capabilities": {"add": ["IPC_LOCK"]}}
+        # privileged runs as root (components/podsecurity.py: capabilities reach root processes only)
+        assert main(c[role])["securityContext"] == {
+            "capabilities": {"add": ["IPC_LOCK"]},
+            "privileged": True,
+            "runAsNonRoot": False,
+            "runAsUser": 0,
+        }
     assert main(c["frontend"])["image"] == "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0"
     override = make_spec(model=DISAGG, dynamo={"images": {"vllm-efa": "registry.example/vllm:efa-1"}})
     assert main(comps(graph_for(override))["prefill"])["image"] == "registry.example/vllm:efa-1"
@@ -166,7 +172,12 @@ def test_efa_disaggregated_workers_run_the_efa_image_privileged() -> None:
 
 def test_aggregated_single_node_workers_on_efa_are_not_privileged() -> None:
     worker = main(comps(graph_for(make_spec()))["worker"])
-    assert worker["securityContext"] == {"capabilities": {"add": ["IPC_LOCK"]}}
+    assert worker["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"add": ["IPC_LOCK"], "drop": ["ALL"]},
+        "runAsNonRoot": False,
+        "runAsUser": 0,
+    }
     assert worker["image"] == "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0"
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from components.constants import GPU_TOLERATION, MODEL_CACHE_CLAIM, POOL_LABEL
-from serving import keda, tenancy, triton
+from serving import keda, netpolicy, tenancy, triton
 from tests.tenancy.conftest import make_spec
 
 
@@ -70,44 +70,78 @@ def test_resource_quota_caps_gpus_at_the_queue_limit(ncp: dict[str, Any]) -> Non
 
 def test_network_policies_deny_by_default_and_open_what_serving_needs(ncp: dict[str, Any]) -> None:
     spec = make_spec(ncp)
-    pols = by_name(tenancy.network_policies(spec, spec.scheduling.queues[0]))
+    pols = by_name(netpolicy.network_policies(spec, "team-a"))
     assert set(pols) == {
         "default-deny",
         "allow-same-namespace",
         "allow-dns-egress",
-        "allow-platform-egress",
-        "allow-https-egress",
+        "allow-nats-egress",
+        "allow-apiserver-egress",
         "allow-metrics-scrape",
         "allow-frontend-ingress",
-    }  # no Triton in team-a
+        "allow-prefetch-egress",
+        "allow-planner-prometheus-egress",
+    }  # no Triton in team-a; its model is prefetched, so its workers get no internet egress
     assert pols["default-deny"]["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
-    nats = pols["allow-platform-egress"]["spec"]["egress"][0]
-    assert nats["to"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "dynamo-system"}
-    assert nats["ports"] == [{"protocol": "TCP", "port": 4222}]
+    nats = pols["allow-nats-egress"]["spec"]
+    assert nats["podSelector"] == {"matchExpressions": [{"key": "inference-ra.nvidia.com/role", "operator": "Exists"}]}
+    assert nats["egress"][0]["to"][0]["namespaceSelector"]["matchLabels"] == {
+        "kubernetes.io/metadata.name": "dynamo-system"
+    }
+    assert nats["egress"][0]["ports"] == [{"protocol": "TCP", "port": 4222}]
+    api = pols["allow-apiserver-egress"]["spec"]["egress"][0]
+    assert api["to"] == [{"ipBlock": {"cidr": "0.0.0.0/0"}}]  # existing cluster: API address unknown
+    assert [p["port"] for p in api["ports"]] == [443, 6443]
     scrape = pols["allow-metrics-scrape"]["spec"]["ingress"][0]
     assert scrape["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] == "monitoring"
-    assert [p["port"] for p in scrape["ports"]] == [8000, 9090, 8002]
+    assert [p["port"] for p in scrape["ports"]] == [8000, 9090, 6880, 8002]
     fe = pols["allow-frontend-ingress"]["spec"]
     assert fe["podSelector"] == {"matchLabels": {"nvidia.com/dynamo-component-type": "frontend"}}
-    assert fe["ingress"][0]["from"] == [{"namespaceSelector": {}}]
-    https = pols["allow-https-egress"]["spec"]["egress"][0]
-    assert https["to"] == [{"ipBlock": {"cidr": "0.0.0.0/0"}}]
-    assert [p["port"] for p in https["ports"]] == [443, 6443]
+    assert fe["ingress"] == [{"ports": [{"protocol": "TCP", "port": 8000}]}]  # any source: no ingressFromNamespaces
+    pre = pols["allow-prefetch-egress"]
+    assert pre["spec"]["podSelector"] == {
+        "matchExpressions": [{"key": "inference-ra.nvidia.com/prefetch", "operator": "Exists"}]
+    }
+    assert pre["spec"]["egress"][0]["to"] == [{"ipBlock": {"cidr": "0.0.0.0/0"}}]
+    assert pre["metadata"]["annotations"][netpolicy.OPEN_EGRESS_ANNOTATION].startswith("prefetch Jobs download")
+    ncp["policy"] = {"apiServerCidrs": ["10.96.0.1/32"]}
+    api = by_name(netpolicy.network_policies(make_spec(ncp), "team-a"))["allow-apiserver-egress"]["spec"]
+    assert api["egress"][0]["to"] == [{"ipBlock": {"cidr": "10.96.0.1/32"}}]
+
+
+def test_model_namespaces_get_policies_without_tenants(ncp: dict[str, Any]) -> None:
+    ncp["scheduling"]["queues"] = []
+    for m in ncp["serving"]["models"]:
+        m.pop("tenant", None)
+    ncp["storage"]["modelCache"]["prefetch"] = []
+    ncp["serving"]["triton"] = []
+    spec = make_spec(ncp)
+    assert "dynamo" in netpolicy.policy_namespaces(spec)
+    pols = by_name(netpolicy.network_policies(spec, "dynamo"))
+    assert {"default-deny", "allow-frontend-ingress", "allow-nats-egress", "allow-metrics-scrape"} <= set(pols)
+    dl = pols["allow-weights-download-egress"]["spec"]  # nothing prefetched: the workers fetch their weights
+    assert dl["podSelector"]["matchExpressions"][1] == {
+        "key": "inference-ra.nvidia.com/role",
+        "operator": "In",
+        "values": ["worker", "prefill", "decode"],
+    }
 
 
 def test_triton_tenant_gets_triton_ingress_and_s3_endpoint_port(ncp: dict[str, Any]) -> None:
     ncp["serving"]["triton"][0]["s3Endpoint"] = "https://s3.ncp.example.com:9000"
+    ncp["serving"]["triton"][0]["repository"] = "s3://models/triton"
+    ncp["serving"]["triton"][0]["s3CredentialsSecret"] = "s3-creds"
     ncp["scheduling"]["queues"][1].update(ingressFromNamespaces=["gateway"], egressCidrs=["10.0.0.0/8"])
     spec = make_spec(ncp)
-    pols = by_name(tenancy.network_policies(spec, spec.scheduling.queues[1]))
+    pols = by_name(netpolicy.network_policies(spec, "team-b"))
     tr = pols["allow-triton-ingress"]["spec"]
     assert tr["podSelector"] == {"matchLabels": {"app.kubernetes.io/component": "triton"}}
     assert tr["ingress"][0]["from"] == [
         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "gateway"}}}
     ]
-    https = pols["allow-https-egress"]["spec"]["egress"][0]
-    assert [p["port"] for p in https["ports"]] == [443, 6443, 9000]
-    assert https["to"] == [{"ipBlock": {"cidr": "10.0.0.0/8"}}]
+    s3 = pols["allow-triton-repository-egress"]["spec"]["egress"][0]
+    assert [p["port"] for p in s3["ports"]] == [443, 9000]
+    assert s3["to"] == [{"ipBlock": {"cidr": "10.0.0.0/8"}}]
 
 
 def test_rbac_binds_deployer_sa_and_groups_without_secret_access(ncp: dict[str, Any]) -> None:

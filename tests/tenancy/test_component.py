@@ -31,9 +31,11 @@ def ncp_plan() -> Plan:
 def test_ncp_registers_queues_tenants_keda_and_triton(ncp_plan: Plan) -> None:
     got = registered(ncp_plan)
     assert got[("Tenancy", "kubernetes:scheduling.run.ai/v2:Queue")] == 3
-    assert got[("Tenancy", "kubernetes:networking.k8s.io/v1:NetworkPolicy")] == 7 + 8  # team-b also hosts Triton
+    nps = {r.name for r in ncp_plan.resources if r.type.endswith(":NetworkPolicy")}
+    assert {"team-a/default-deny", "team-b/default-deny", "team-b/allow-triton-ingress", "gpu-acceptance/default-deny",
+            "gpu-acceptance/allow-apiserver-egress"} <= nps  # fmt: skip
     assert got[("Tenancy", "kubernetes:core/v1:ResourceQuota")] == 2
-    assert got[("Tenancy", "kubernetes:rbac.authorization.k8s.io/v1:Role")] == 4
+    assert got[("Tenancy", "kubernetes:rbac.authorization.k8s.io/v1:Role")] == 4 + 2  # + dynamo-component-discovery
     assert got[("Autoscaling", "kubernetes:helm.sh/v4:Chart")] == 1
     assert got[("Autoscaling", "kubernetes:keda.sh/v1alpha1:ScaledObject")] == 1
     assert got[("Triton", "kubernetes:apps/v1:Deployment")] == 1
@@ -65,9 +67,22 @@ def test_ncp_plan_validates_against_upstream(ncp_plan: Plan, validator: Any) -> 
     assert [f.render() for f in findings] == []
 
 
-def test_dev_stack_has_no_tenancy_objects() -> None:
+def test_dev_stack_without_tenants_still_isolates_its_model_namespace() -> None:
+    """Issue 17 item 12: default deny plus the flows serving needs in every model namespace, tenants or not."""
     plan = synth(read_stack_file("dev"))
-    assert sum(registered(plan).values()) == 0
+    got = registered(plan)
+    assert not any(t.endswith((":Queue", ":ResourceQuota")) for _, t in got)
+    nps = sorted(r.name for r in plan.resources if r.type.endswith(":NetworkPolicy") and r.name.startswith("dynamo/"))
+    assert nps == [
+        "dynamo/allow-apiserver-egress",
+        "dynamo/allow-dns-egress",
+        "dynamo/allow-frontend-ingress",
+        "dynamo/allow-metrics-scrape",
+        "dynamo/allow-nats-egress",
+        "dynamo/allow-prefetch-egress",
+        "dynamo/allow-same-namespace",
+        "dynamo/default-deny",
+    ]
 
 
 def test_untenanted_graph_under_kai_gets_the_default_queue() -> None:
