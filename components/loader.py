@@ -140,9 +140,30 @@ def spec_from_mapping(data: Mapping[str, Any], *, region: str | None = None, sou
     problems += check_spec(spec)
     if spec.cluster.provider == "aws" and not region:
         problems.append(Problem("(aws:region)", "an aws cluster needs `aws:region` in the stack config", fix="set it"))
+    elif spec.cluster.provider == "aws" and region:
+        problems += region_problems(spec, region)
     if problems:
         raise SpecError(problems, source)
     return spec
+
+
+def region_problems(spec: StackSpec, region: str) -> list[Problem]:
+    """`aws:region` is a real region (the pulumi-aws SDK's Region enum) and every zone of the spec lies in it."""
+    from components.catalog.regions import aws_regions, region_of_zone
+
+    if region not in aws_regions():
+        return [Problem("(aws:region)", "is not an AWS region", region, f"use one of {sorted(aws_regions())}")]
+    zones = [(f"network.availabilityZones[{i}]", z) for i, z in enumerate(spec.network.availability_zones)]
+    zones += [
+        (f"gpuPools[{i}].availabilityZone", p.availability_zone)
+        for i, p in enumerate(spec.gpu_pools)
+        if p.availability_zone
+    ]
+    return [
+        Problem(at, f"is not a zone of region {region}", zone, f"use {region}a, {region}b, ... or change aws:region")
+        for at, zone in zones
+        if region_of_zone(zone) != region
+    ]
 
 
 def spec_from_stack_file(stack_file: StackFile) -> StackSpec:

@@ -73,6 +73,7 @@ class Plan:
     stack: str
     spec: StackSpec
     resources: list[Registration] = field(default_factory=list)
+    region: str | None = None  # `aws:region` of the stack file (reports say whose prices they use); not in plan.json
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -314,4 +315,4 @@ def synth(stack_file: StackFile) -> Plan:
         secret_keys=secret_keys,
         region=stack_file.region or "us-east-1",
     )
-    return Plan(project=PROJECT, stack=stack_file.name, spec=spec, resources=resources)
+    return Plan(project=PROJECT, stack=stack_file.name, spec=spec, resources=resources, region=stack_file.region)
