@@ -233,7 +233,8 @@ def fleet_config(
     if aws:
         config["cluster"].update(
             {
-                "endpointPublicAccess": False,
+                "endpointPublicAccess": True,
+                "publicAccessCidrs": ["203.0.113.0/24"],
                 "systemNodes": {"instanceType": "m7i.4xlarge", "min": 3, "desired": 3, "max": 6},
             }
         )

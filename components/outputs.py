@@ -71,6 +71,9 @@ class ComputeOutputs(LayerOutputs):
     node_groups: Mapping[str, pulumi.Resource] = field(default_factory=dict)  # {pool: EKS node group} (aws)
     # {pool: {namespace: (ComputeDomain name, its ResourceClaimTemplate name)}} of GB200 pools
     compute_domains: Mapping[str, Mapping[str, tuple[str, str]]] = field(default_factory=dict)
+    # {pool: host path of its local NVMe array} (pools with localNvme): on aws nodeadm mounts the RAID0 at
+    # `<mountPath>/0`, so only the layer that configures nodeadm knows the real path
+    local_nvme_paths: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,11 @@ class StorageOutputs(LayerOutputs):
     prefetch_jobs_by_namespace: Mapping[str, Mapping[str, pulumi.Resource]] = field(default_factory=dict)
     token_secrets: Mapping[str, tuple[pulumi.Resource, ...]] = field(default_factory=dict)  # {ns: hf/ngc Secrets}
     kv_disk_classes: Mapping[str, str] = field(default_factory=dict)  # {pool: local NVMe StorageClass (KV disk tier)}
+    # aws: the IRSA role that reads the model bucket (and Triton's S3 repositories); it trusts the `model-reader`
+    # ServiceAccounts and each Triton ServiceAccount with an S3 repository
+    model_reader_role_arn: pulumi.Output[str] | None = None
+    # aws: the gp3 StorageClass every ReadWriteOnce claim of the stack names (Prometheus' chart waits for it)
+    block_storage_class: pulumi.Resource | None = None
 
 
 @dataclass(frozen=True)

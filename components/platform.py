@@ -45,11 +45,12 @@ class Layer(pulumi.ComponentResource):
 #                  reads cluster(k8s_provider), namespaces(by_name)
 #   storage        storage.layer:build -> StorageOutputs
 #                  reads network(vpc_id, private_subnet_ids, subnet_ids_by_az, efa_security_group_id),
-#                    cluster(k8s_provider, eks.oidc_provider_arn, eks.oidc_issuer), namespaces(by_name)
+#                    cluster(k8s_provider, eks.oidc_provider_arn, eks.oidc_issuer), namespaces(by_name),
+#                    compute(local_nvme_paths)
 #   acceptance     gpu_nodepools.acceptance:build -> AcceptanceOutputs
 #                  reads cluster(k8s_provider), namespaces(by_name), compute(gpu_operator, node_groups)
 #   observability  components.observability.layer:build -> ObservabilityOutputs
-#                  reads cluster(k8s_provider), namespaces(by_name)
+#                  reads cluster(k8s_provider), namespaces(by_name), storage(block_storage_class)
 #   scheduling     serving.schedulers:build -> SchedulingOutputs
 #                  reads cluster(k8s_provider), namespaces(by_name), fabric(scheduler_topology)
 #   tenancy        serving.tenancy:build
@@ -68,7 +69,8 @@ class Layer(pulumi.ComponentResource):
 #                  reads cluster(k8s_provider), namespaces(by_name), observability(prometheus_url), serving(graphs,
 #                    scaled_components, served_model_names)
 #   triton         serving.triton:build
-#                  reads cluster(k8s_provider), namespaces(by_name)
+#                  reads cluster(k8s_provider), namespaces(by_name), storage(model_cache_claims,
+#                    model_reader_role_arn)
 #   performance    serving.performance:build
 #                  reads cluster(k8s_provider), namespaces(by_name), storage(model_cache_claims), serving(graphs)
 # </layers>

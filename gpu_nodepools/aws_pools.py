@@ -12,13 +12,20 @@ values, so tests assert on them without an engine; `build_aws_pool` only wires t
   (capacity-block, capacity-reservation) launches into the reservation, whose placement AWS fixed when it was
   allocated; a placement group that the reservation was not created in would not match it.
 - Local NVMe: nodeadm's `localStorage` RAID0 strategy assembles the instance-store NVMe devices at boot; nodeadm
-  mounts the array at `<mountPath>/0` and moves containerd and kubelet state onto it (`local_nvme_host_path`).
+  mounts the array at `<mountPath>/0` and moves containerd and kubelet state onto it (`local_nvme_host_path`; the
+  compute layer hands that path to the storage layer as `ComputeOutputs.local_nvme_paths`).
+- FSx for Lustre over EFA: GPU nodes of an EFA pool get a second user-data part that installs the Lustre client and
+  runs AWS's EFA client configuration (`lustre_efa_client_script`).
+- Capacity Blocks: the node group is created empty; two `autoscaling.Schedule` actions on its Auto Scaling group
+  scale it to `nodes.max` at the block's start and back to 0 before its end (`block_schedules`).
+Upstream sources for each: docs/compute.md.
 """
 
 from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from datetime import UTC, timedelta
 from typing import Any
 
 import pulumi
@@ -32,6 +39,12 @@ from gpu_nodepools.eks import encrypted_root_volume, node_metadata_options
 from gpu_nodepools.labels import EKS_TAINT_EFFECT, pool_labels, pool_taints
 
 MIME_BOUNDARY = "//inference-ra//"
+# AWS's sample that configures LNet on a client's EFA interfaces (FSx for Lustre user guide, "Configuring EFA clients";
+# the EKS page "Optimize Amazon FSx for Lustre performance on nodes (EFA)" runs the same steps at node bootstrap).
+LUSTRE_EFA_CLIENT_SAMPLE = (
+    "https://docs.aws.amazon.com/fsx/latest/LustreGuide/samples/configure-efa-fsx-lustre-client.zip"
+)
+UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 EKS_CAPACITY_TYPE = {
     "on-demand": "ON_DEMAND",
     "capacity-reservation": "ON_DEMAND",
@@ -81,19 +94,44 @@ def node_config(pool: GpuPoolSpec) -> dict[str, Any]:
     return {"apiVersion": "node.eks.aws/v1alpha1", "kind": "NodeConfig", "spec": spec}
 
 
-def nodeadm_user_data(pool: GpuPoolSpec) -> str | None:
-    """MIME multi-part user data (the AL2023 nodeadm format), unencoded; None when there is nothing to add."""
-    config = node_config(pool)
-    if not config["spec"]:
-        return None
-    body = yaml.safe_dump(config, sort_keys=False)
+def uses_lustre_over_efa(spec: StackSpec, pool: GpuPoolSpec) -> bool:
+    """Whether the pool's nodes mount an EFA-enabled FSx for Lustre over their EFA interfaces."""
+    fs = spec.storage.parallel_fs
+    return fs.type == "fsx-lustre" and fs.efa and bool(efa_network_interfaces(spec, pool))
+
+
+def lustre_efa_client_script() -> str:
+    """Boot script of an EFA client of FSx for Lustre on the EKS AL2023 NVIDIA AMI (which ships the EFA driver):
+    the Lustre client from the AL2023 repository, then AWS's sample configures LNet on the EFA interfaces and
+    installs a systemd unit that re-applies it on every boot. Without it the CSI driver's Lustre mount works, over
+    TCP on the primary ENA interface only."""
     return (
-        "MIME-Version: 1.0\n"
-        f'Content-Type: multipart/mixed; boundary="{MIME_BOUNDARY}"\n\n'
-        f"--{MIME_BOUNDARY}\n"
-        "Content-Type: application/node.eks.aws\n\n"
-        f"---\n{body}\n"
-        f"--{MIME_BOUNDARY}--\n"
+        "#!/bin/bash\n"
+        "# FSx for Lustre client over EFA (inference-ra; docs/compute.md names the sources)\n"
+        "set -euo pipefail\n"
+        "dnf install -y lustre-client\n"
+        'work="$(mktemp -d)"\n'
+        'cd "$work"\n'
+        f"curl -fsSL --retry 5 --retry-delay 10 -o client.zip {LUSTRE_EFA_CLIENT_SAMPLE}\n"
+        "python3 -m zipfile -e client.zip .\n"
+        "bash configure-efa-fsx-lustre-client/setup.sh\n"
+    )
+
+
+def nodeadm_user_data(spec: StackSpec, pool: GpuPoolSpec) -> str | None:
+    """MIME multi-part user data (the AL2023 nodeadm format), unencoded; None when there is nothing to add."""
+    parts: list[str] = []
+    config = node_config(pool)
+    if config["spec"]:
+        body = yaml.safe_dump(config, sort_keys=False)
+        parts.append(f"Content-Type: application/node.eks.aws\n\n---\n{body}\n")
+    if uses_lustre_over_efa(spec, pool):
+        parts.append(f'Content-Type: text/x-shellscript; charset="us-ascii"\n\n{lustre_efa_client_script()}\n')
+    if not parts:
+        return None
+    body = "".join(f"--{MIME_BOUNDARY}\n{part}" for part in parts)
+    return (
+        f'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="{MIME_BOUNDARY}"\n\n{body}--{MIME_BOUNDARY}--\n'
     )
 
 
@@ -130,9 +168,9 @@ def build_aws_pool(ctx: PlatformContext, parent: pulumi.Resource, pool: GpuPoolS
     placement_name: str | None = None
     placement: aws.ec2.LaunchTemplatePlacementArgs | None = None
     if uses_placement_group(pool):
-        group = aws.ec2.PlacementGroup(name, name=name, strategy="cluster", opts=ctx.aws_opts(parent))
+        placement_group = aws.ec2.PlacementGroup(name, name=name, strategy="cluster", opts=ctx.aws_opts(parent))
         placement_name = name
-        placement = aws.ec2.LaunchTemplatePlacementArgs(group_name=group.name)
+        placement = aws.ec2.LaunchTemplatePlacementArgs(group_name=placement_group.name)
 
     interfaces = efa_network_interfaces(spec, pool)
     network_interfaces = None
@@ -152,7 +190,7 @@ def build_aws_pool(ctx: PlatformContext, parent: pulumi.Resource, pool: GpuPoolS
             for i in interfaces
         ]
 
-    user_data = nodeadm_user_data(pool)
+    user_data = nodeadm_user_data(spec, pool)
     template = aws.ec2.LaunchTemplate(
         name,
         name=name,
@@ -177,7 +215,14 @@ def build_aws_pool(ctx: PlatformContext, parent: pulumi.Resource, pool: GpuPoolS
     zone = pool_zone(spec, pool)
     subnet = ctx.network.subnet_ids_by_az.get(zone) if zone else None
     nodes = pool.nodes
-    return aws.eks.NodeGroup(
+    opts = ctx.aws_opts(parent, depends_on=list(eks.node_role_attachments))
+    block = pool.capacity.type == "capacity-block"
+    if block:
+        # the schedule owns the size during the block; `pulumi up` must not reset it to 0
+        opts = pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(ignore_changes=["scalingConfig.desiredSize", "scalingConfig.minSize"])
+        )
+    group = aws.eks.NodeGroup(
         name,
         cluster_name=eks.cluster_name,
         node_group_name=name,
@@ -196,5 +241,57 @@ def build_aws_pool(ctx: PlatformContext, parent: pulumi.Resource, pool: GpuPoolS
             for t in pool_taints(pool)
         ],
         tags={"inference-ra/pool": pool.name},
-        opts=ctx.aws_opts(parent, depends_on=list(eks.node_role_attachments)),
+        opts=opts,
     )
+    if block:
+        block_schedules(ctx, parent, name, group, pool)
+    return group
+
+
+def _get(obj: Any, snake: str, camel: str) -> Any:
+    """A field of a provider output object (typed class, or a plain dict under the offline engine)."""
+    if not isinstance(obj, dict) or hasattr(type(obj), snake):  # typed output classes subclass dict
+        return getattr(obj, snake)
+    return obj.get(snake, obj.get(camel))
+
+
+def autoscaling_group_name(group: aws.eks.NodeGroup) -> pulumi.Output[str]:
+    """The Auto Scaling group EKS created for a managed node group (`resources[0].autoscalingGroups[0].name`)."""
+
+    def first(resources: Any) -> str:
+        groups = _get(resources[0], "autoscaling_groups", "autoscalingGroups")
+        return str(_get(groups[0], "name", "name"))
+
+    return group.resources.apply(first)
+
+
+def block_times(pool: GpuPoolSpec) -> tuple[str, str]:
+    """(scale-out, scale-in) times of a capacity-block pool, UTC: the block's start, and `scaleInMinutesBeforeEnd`
+    before its end."""
+    cap = pool.capacity
+    assert cap.start is not None and cap.end is not None  # rule capacity-block-window
+    scale_in = cap.end - timedelta(minutes=cap.scale_in_minutes_before_end)
+    return cap.start.astimezone(UTC).strftime(UTC_FORMAT), scale_in.astimezone(UTC).strftime(UTC_FORMAT)
+
+
+def block_schedules(
+    ctx: PlatformContext, parent: pulumi.Resource, name: str, group: aws.eks.NodeGroup, pool: GpuPoolSpec
+) -> list[aws.autoscaling.Schedule]:
+    """Scale the empty capacity-block group to the block's size when it starts, and to 0 before it ends (EC2 Auto
+    Scaling user guide, "Use Capacity Blocks for machine learning workloads"; max -1 leaves the maximum as is)."""
+    start, scale_in = block_times(pool)
+    asg = autoscaling_group_name(group)
+    size = pool.nodes.max
+    return [
+        aws.autoscaling.Schedule(
+            f"{name}-block-{role}",
+            autoscaling_group_name=asg,
+            scheduled_action_name=f"{name}-block-{role}",
+            start_time=at,
+            min_size=count,
+            desired_capacity=count,
+            max_size=-1,
+            opts=ctx.aws_opts(parent, depends_on=[group]),
+        )
+        for role, at, count in (("start", start, size), ("end", scale_in, 0))
+    ]

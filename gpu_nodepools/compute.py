@@ -1,8 +1,8 @@
 """The `compute` layer: GPU node pools (EKS node groups, or labels/taints on an existing cluster's nodes), the GPU
 Operator, and for GB200 pools the DRA driver with ComputeDomains.
 
-Returns `ComputeOutputs` (components/outputs.py): the node groups (aws), the GPU Operator chart and the GB200
-ComputeDomains.
+Returns `ComputeOutputs` (components/outputs.py): the node groups (aws), the GPU Operator chart, the GB200
+ComputeDomains and where each pool's local NVMe array is mounted (the storage layer's local volumes live there).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pulumi
 from components.context import PlatformContext
 from components.outputs import ComputeOutputs
 from components.spec import GpuPoolSpec
-from gpu_nodepools.aws_pools import build_aws_pool
+from gpu_nodepools.aws_pools import build_aws_pool, local_nvme_host_path
 from gpu_nodepools.existing import build_existing_pool, build_labeller_rbac
 from gpu_nodepools.operator import build_gpu_operator
 
@@ -56,4 +56,5 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> ComputeOutputs:
     # The operator's daemonsets land on the GPU nodes; on aws wait for the node groups so the first reconcile
     # sees them (on an existing cluster the nodes are already there).
     operator, domains = build_gpu_operator(ctx, parent, depends_on=pools if spec.cluster.provider == "aws" else [])
-    return ComputeOutputs(gpu_operator=operator, node_groups=groups, compute_domains=domains)
+    paths = {p.name: path for p in spec.gpu_pools if (path := local_nvme_host_path(spec, p)) is not None}
+    return ComputeOutputs(gpu_operator=operator, node_groups=groups, compute_domains=domains, local_nvme_paths=paths)

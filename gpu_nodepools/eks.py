@@ -1,9 +1,11 @@
 """The EKS cluster from native `pulumi_aws.eks` resources, and the Kubernetes provider built from its outputs.
 
 Native resources (not the remote `pulumi_eks` component) so every child shows in the plan and in policies:
-cluster IAM role, KMS key for secrets encryption, the cluster (private endpoint by default), the IAM OIDC provider
-(for IRSA roles other layers create), access entries, managed add-ons pinned per Kubernetes version
-(components/catalog/compat.py), the node IAM role shared by all node groups and a CPU system node group.
+cluster IAM role, KMS key for secrets encryption, the cluster (public endpoint restricted to `publicAccessCidrs`, or
+private and reached from `privateEndpointAccess` sources in an existing VPC), the IAM OIDC provider (for IRSA roles
+here and in other layers), access entries (gpu_nodepools/eks_access.py), managed add-ons at the versions EKS serves
+for the cluster's Kubernetes version (looked up at deploy time unless pinned in `cluster.addonVersions`), the node
+IAM role shared by all node groups and a CPU system node group. Upstream sources: docs/compute.md.
 
 Reads `ctx.network.private_subnet_ids`; returns the cluster layer's `ClusterOutputs` with `EksOutputs`
 (components/outputs.py).
@@ -18,11 +20,12 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.catalog.compat import EKS_ADDON_NAMES, EKS_ADDONS
+from components.catalog.compat import EKS_ADDON_NAMES
 from components.context import PlatformContext
 from components.iam import irsa_trust_policy
 from components.kms import protected_key
 from components.outputs import ClusterOutputs, EksOutputs
+from gpu_nodepools.eks_access import access_entries, endpoint_ingress
 
 SYSTEM_ROLE_LABEL = "inference-ra.nvidia.com/role"
 
@@ -49,24 +52,18 @@ EC2_ASSUME_ROLE = json.dumps(
 
 _MANAGED = "arn:aws:iam::aws:policy/"
 CLUSTER_POLICIES: tuple[str, ...] = ("AmazonEKSClusterPolicy",)
-# Worker nodes: join the cluster, pull from ECR (pull-only), run the VPC CNI, and be reachable through SSM instead
-# of SSH. IRSA roles for workloads (FSx, S3, EBS CSI) are separate roles, never added here.
+# Worker nodes: join the cluster, pull from ECR (pull-only), and be reachable through SSM instead of SSH. The VPC
+# CNI's policy is not here: the vpc-cni add-on runs under its own IRSA role (EKS user guide "Configure the Amazon VPC
+# CNI plugin to use IRSA"), so pods on the node cannot borrow ENI-management rights from the node role. IRSA roles for
+# workloads (FSx, S3, EBS CSI) are separate roles too.
 NODE_POLICIES: tuple[str, ...] = (
     "AmazonEKSWorkerNodePolicy",
     "AmazonEC2ContainerRegistryPullOnly",
-    "AmazonEKS_CNI_Policy",
     "AmazonSSMManagedInstanceCore",
 )
-ACCESS_POLICIES: dict[str, str] = {
-    "cluster-admin": "AmazonEKSClusterAdminPolicy",
-    "admin": "AmazonEKSAdminPolicy",
-    "edit": "AmazonEKSEditPolicy",
-    "view": "AmazonEKSViewPolicy",
-}
-
-
-def access_policy_arn(policy: str) -> str:
-    return f"arn:aws:eks::aws:cluster-access-policy/{ACCESS_POLICIES[policy]}"
+CNI_POLICY = "AmazonEKS_CNI_Policy"
+CNI_SERVICE_ACCOUNT = ("kube-system", "aws-node")  # the vpc-cni DaemonSet's ServiceAccount
+EBS_CSI_SERVICE_ACCOUNT = ("kube-system", "ebs-csi-controller-sa")
 
 
 def kubeconfig_for(
@@ -180,17 +177,17 @@ def build_eks(ctx: PlatformContext, parent: pulumi.Resource) -> ClusterOutputs:
             endpoint_public_access=spec.endpoint_public_access,
             public_access_cidrs=spec.public_access_cidrs if spec.endpoint_public_access else None,
         ),
-        # API-only authentication: access entries, no aws-auth ConfigMap. The identity running `pulumi up` keeps
-        # admin (it applies every Kubernetes object of the stack through the provider below).
+        # API-only authentication: access entries, no aws-auth ConfigMap. The creator keeps its bootstrap admin only
+        # when no access entry grants cluster-admin (cluster.bootstrapClusterCreatorAdminPermissions).
         access_config=aws.eks.ClusterAccessConfigArgs(
-            authentication_mode="API", bootstrap_cluster_creator_admin_permissions=True
+            authentication_mode="API", bootstrap_cluster_creator_admin_permissions=spec.resolved_bootstrap_admin
         ),
         encryption_config=aws.eks.ClusterEncryptionConfigArgs(
             provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=key.arn), resources=["secrets"]
         ),
         enabled_cluster_log_types=list(spec.control_plane_logs),
         upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
-        bootstrap_self_managed_addons=False,  # vpc-cni, kube-proxy, coredns come as pinned managed add-ons below
+        bootstrap_self_managed_addons=False,  # vpc-cni, kube-proxy, coredns come as managed add-ons below
         tags={"Name": name},
         opts=ctx.aws_opts(parent, protect=True, depends_on=role_attachments),
     )
@@ -202,23 +199,8 @@ def build_eks(ctx: PlatformContext, parent: pulumi.Resource) -> ClusterOutputs:
         opts=ctx.aws_opts(parent),
     )
     oidc_issuer = issuer_url.apply(lambda u: u.removeprefix("https://"))
-
-    for i, entry in enumerate(spec.access_entries):
-        access = aws.eks.AccessEntry(
-            f"{name}-access-{i}",
-            cluster_name=cluster.name,
-            principal_arn=entry.principal_arn,
-            type="STANDARD",
-            opts=ctx.aws_opts(parent),
-        )
-        aws.eks.AccessPolicyAssociation(
-            f"{name}-access-{i}-{entry.policy}",
-            cluster_name=cluster.name,
-            principal_arn=entry.principal_arn,
-            policy_arn=access_policy_arn(entry.policy),
-            access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
-            opts=ctx.aws_opts(parent, depends_on=[access]),
-        )
+    admin_access = access_entries(ctx, parent, cluster)
+    api_ingress = endpoint_ingress(ctx, parent, cluster)
 
     node_role = aws.iam.Role(f"{name}-node-role", assume_role_policy=EC2_ASSUME_ROLE, opts=ctx.aws_opts(parent))
     node_attachments = [
@@ -227,11 +209,13 @@ def build_eks(ctx: PlatformContext, parent: pulumi.Resource) -> ClusterOutputs:
         )
         for p in NODE_POLICIES
     ]
+    cni_role = irsa_role(
+        ctx, parent, (oidc.arn, oidc_issuer), f"{name}-vpc-cni", *CNI_SERVICE_ACCOUNT, [_MANAGED + CNI_POLICY]
+    )
 
     # Networking add-ons before any node: a node without the VPC CNI never becomes Ready.
-    versions = EKS_ADDONS.get(spec.kubernetes_version, {})
     early = [
-        _addon(ctx, parent, cluster, addon, versions.get(addon))
+        _addon(ctx, parent, cluster, addon, role_arn=cni_role.arn if addon == "vpc-cni" else None)
         for addon in EKS_ADDON_NAMES
         if addon in ("vpc-cni", "kube-proxy")
     ]
@@ -241,8 +225,7 @@ def build_eks(ctx: PlatformContext, parent: pulumi.Resource) -> ClusterOutputs:
         parent,
         (oidc.arn, oidc_issuer),
         f"{name}-ebs-csi",
-        "kube-system",
-        "ebs-csi-controller-sa",
+        *EBS_CSI_SERVICE_ACCOUNT,
         [_MANAGED + "service-role/AmazonEBSCSIDriverPolicy"],
     )
     for addon in EKS_ADDON_NAMES:
@@ -252,17 +235,17 @@ def build_eks(ctx: PlatformContext, parent: pulumi.Resource) -> ClusterOutputs:
                 parent,
                 cluster,
                 addon,
-                versions.get(addon),
                 role_arn=ebs_role.arn if addon == "aws-ebs-csi-driver" else None,
                 depends_on=[system],
             )
 
     kubeconfig = kubeconfig_for(cluster.name, cluster.endpoint, cluster.certificate_authority.data, ctx.region or "")
+    # The provider's first call must find the way in (endpoint ingress) and the caller's access entry in place.
     provider = k8s.Provider(
         "k8s",
         kubeconfig=kubeconfig,
         enable_server_side_apply=True,
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[system]),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[system, *admin_access, *api_ingress]),
     )
     return ClusterOutputs(
         k8s_provider=provider,
@@ -277,12 +260,26 @@ def build_eks(ctx: PlatformContext, parent: pulumi.Resource) -> ClusterOutputs:
     )
 
 
+def addon_version(ctx: PlatformContext, addon: str) -> pulumi.Input[str]:
+    """The spec's pin, else the most recent version EKS serves for the cluster's Kubernetes version, asked at deploy
+    time (DescribeAddonVersions; the offline engine answers with a `<resolved at deploy: ...>` placeholder)."""
+    spec = ctx.spec.cluster
+    pinned = spec.addon_versions.get(addon)  # type: ignore[call-overload]
+    if pinned:
+        return str(pinned)
+    return aws.eks.get_addon_version_output(
+        addon_name=addon,
+        kubernetes_version=spec.kubernetes_version,
+        most_recent=True,
+        opts=pulumi.InvokeOutputOptions(provider=ctx.aws_provider),
+    ).version
+
+
 def _addon(
     ctx: PlatformContext,
     parent: pulumi.Resource,
     cluster: aws.eks.Cluster,
     addon: str,
-    version: str | None,
     *,
     role_arn: pulumi.Input[str] | None = None,
     depends_on: list[pulumi.Resource] | None = None,
@@ -291,7 +288,7 @@ def _addon(
         f"{ctx.spec.cluster.name}-{addon}",
         cluster_name=cluster.name,
         addon_name=addon,
-        addon_version=version,
+        addon_version=addon_version(ctx, addon),
         service_account_role_arn=role_arn,
         resolve_conflicts_on_create="OVERWRITE",
         resolve_conflicts_on_update="PRESERVE",

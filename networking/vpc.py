@@ -6,7 +6,8 @@ model downloads from S3 stay on VPC endpoints instead of the NAT.
 
 Returns `NetworkOutputs` (components/outputs.py) for the cluster, compute and storage layers: the VPC id, the private
 subnets (in network.availabilityZones order and by AZ) and, when the fabric is efa, the EFA security group every EFA
-interface of GPU nodes joins. Empty on an existing cluster.
+interface of GPU nodes joins. With `network.existingVpc` only the EFA security group is created, in that VPC, and the
+given subnets are handed on (the way to a private API endpoint, docs/compute.md). Empty on an existing cluster.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> NetworkOutputs:
     spec = ctx.spec
     if spec.cluster.provider != "aws":
         return NetworkOutputs()
+    if spec.network.existing_vpc is not None:
+        return existing(ctx, parent)
     name, net = spec.cluster.name, spec.network
     cluster_tag = f"kubernetes.io/cluster/{name}"
     vpc = aws.ec2.Vpc(
@@ -141,10 +144,27 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> NetworkOutputs:
         private_rts.append(rt)
 
     _endpoints(ctx, parent, vpc, private_ids, private_rts)
-    efa_sg = efa_security_group(ctx, parent, vpc).id if net.fabric.type == "efa" else None
+    efa_sg = efa_security_group(ctx, parent, vpc.id).id if net.fabric.type == "efa" else None
     return NetworkOutputs(
         vpc_id=vpc.id,
         private_subnet_ids=tuple(private_ids),
+        subnet_ids_by_az=by_az,
+        efa_security_group_id=efa_sg,
+    )
+
+
+def existing(ctx: PlatformContext, parent: pulumi.Resource) -> NetworkOutputs:
+    """An existing VPC (network.existingVpc): its private subnets as given, and the EFA security group created in it.
+    Nothing else is created: its routes, NAT and endpoints are its owner's."""
+    net = ctx.spec.network
+    vpc = net.existing_vpc
+    assert vpc is not None
+    vpc_id = pulumi.Output.from_input(vpc.vpc_id)
+    by_az = {az: pulumi.Output.from_input(vpc.private_subnet_ids[az]) for az in net.availability_zones}
+    efa_sg = efa_security_group(ctx, parent, vpc_id).id if net.fabric.type == "efa" else None
+    return NetworkOutputs(
+        vpc_id=vpc_id,
+        private_subnet_ids=tuple(by_az[az] for az in net.availability_zones),
         subnet_ids_by_az=by_az,
         efa_security_group_id=efa_sg,
     )
@@ -204,13 +224,15 @@ def _endpoints(
         )
 
 
-def efa_security_group(ctx: PlatformContext, parent: pulumi.Resource, vpc: aws.ec2.Vpc) -> aws.ec2.SecurityGroup:
+def efa_security_group(
+    ctx: PlatformContext, parent: pulumi.Resource, vpc_id: pulumi.Input[str]
+) -> aws.ec2.SecurityGroup:
     """The security group EFA requires: all traffic inbound from and outbound to itself (EFA OS-bypass traffic
     is dropped otherwise). Rules are separate resources so nothing else (e.g. a default egress) is implied."""
     name = ctx.spec.cluster.name
     sg = aws.ec2.SecurityGroup(
         f"{name}-efa",
-        vpc_id=vpc.id,
+        vpc_id=vpc_id,
         description="EFA: all traffic to and from members of this group",
         tags=_tags(ctx.spec, "efa"),
         opts=ctx.aws_opts(parent),

@@ -2,11 +2,13 @@
 Deployment, Service (HTTP, gRPC, metrics), HorizontalPodAutoscaler and PodDisruptionBudget, plus a ServiceAccount
 that carries the IRSA role on EKS.
 
-The model repository is an s3:// location (AWS S3 through an IRSA role on its ServiceAccount, which no layer
-provides yet: `triton_objects` takes it, the layer warns; an S3-compatible store through `s3Endpoint` + a
-credentials Secret) or a path in the shared model cache claim. Backends (TensorRT, ONNX Runtime, PyTorch,
-Python) ship in the pinned `tritonserver:<yy.mm>-py3` image; the spec's `backends` list drives rules (TensorRT
-needs a GPU) and labels.
+The model repository is an s3:// location (AWS S3 through the storage layer's model-reader IRSA role on its
+ServiceAccount, `StorageOutputs.model_reader_role_arn`, whose trust and bucket scope include this entry; an
+S3-compatible store through `s3Endpoint` + a credentials Secret) or a path in the shared model cache claim, whose
+PersistentVolumeClaim (`StorageOutputs.model_cache_claims`) the objects wait for.
+
+Backends (TensorRT, ONNX Runtime, PyTorch, Python) ship in the pinned `tritonserver:<yy.mm>-py3` image; the spec's
+`backends` list drives rules (TensorRT needs a GPU) and labels.
 """
 
 from __future__ import annotations
@@ -232,19 +234,21 @@ def service_account(t: TritonModelSpec, role_arn: Any = None) -> kobj.Manifest:
 def triton_objects(
     spec: StackSpec, t: TritonModelSpec, region: str | None = None, role_arn: Any = None
 ) -> list[kobj.Manifest]:
-    irsa = role_arn if (spec.cluster.provider == "aws" and uses_s3(t) and not t.s3_credentials_secret) else None
+    irsa = role_arn if (spec.cluster.provider == "aws" and t.irsa_bucket) else None
     return [service_account(t, irsa), deployment(spec, t, region), service(t), hpa(t), pdb(t)]
 
 
 def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
     spec = ctx.spec
-    # No layer produces a model-reader IRSA role for Triton's ServiceAccount (nor did any before outputs were
-    # typed: the key read here was never set), so on aws an S3 repository gets no role annotation.
-    if spec.cluster.provider == "aws" and any(uses_s3(t) and not t.s3_credentials_secret for t in spec.serving.triton):
+    storage = ctx.storage
+    role_arn = storage.model_reader_role_arn
+    if spec.cluster.provider == "aws" and role_arn is None and any(t.irsa_bucket for t in spec.serving.triton):
         pulumi.log.warn(
-            "triton: no layer provides a model-reader IRSA role for Triton; the Triton ServiceAccount has no IRSA "
-            "role and S3 reads will be denied until one is annotated"
+            "triton: the storage layer made no model-reader IRSA role (the cluster has no OIDC provider); the Triton "
+            "ServiceAccount has no IRSA role and S3 reads will be denied until one is annotated"
         )
     for t in spec.serving.triton:
-        for manifest in triton_objects(spec, t, ctx.region):
-            kobj.apply(manifest, ctx.k8s_opts(parent, namespace=t.namespace))
+        claim = None if uses_s3(t) else storage.model_cache_claims.get(t.namespace)
+        deps = [claim] if claim is not None else []
+        for manifest in triton_objects(spec, t, ctx.region, role_arn):
+            kobj.apply(manifest, ctx.k8s_opts(parent, namespace=t.namespace, depends_on=deps))

@@ -78,6 +78,7 @@ class Plan:
     spec: StackSpec
     resources: list[Registration] = field(default_factory=list)
     charts: PlanCharts | None = None  # every chart resource rendered offline (stacks/charts), set by synth
+    region: str | None = None  # `aws:region` of the stack file (reports say whose prices they use); not in plan.json
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -353,7 +354,7 @@ def synth(
         secret_keys=secret_keys,
         region=stack_file.region or "us-east-1",
     )
-    plan = Plan(project=PROJECT, stack=stack_file.name, spec=spec, resources=resources)
+    plan = Plan(project=PROJECT, stack=stack_file.name, spec=spec, resources=resources, region=stack_file.region)
     if render_charts:
         from stacks.charts import render_plan
 

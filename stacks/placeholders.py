@@ -107,10 +107,13 @@ def _oidc_provider(name: str, inputs: dict[str, Any], region: str, rid: str) -> 
 def _node_group(name: str, inputs: dict[str, Any], region: str, rid: str) -> dict[str, Any]:
     group = inputs.get("nodeGroupName") or name
     cluster = inputs.get("clusterName") or "cluster"
+    uuid = _digest("ng", group, n=8)
     return {
-        "arn": f"arn:aws:eks:{region}:{ACCOUNT}:nodegroup/{cluster}/{group}/{_digest('ng', group, n=8)}",
+        "arn": f"arn:aws:eks:{region}:{ACCOUNT}:nodegroup/{cluster}/{group}/{uuid}",
         "nodeGroupName": group,
         "status": "ACTIVE",
+        # EKS names a managed node group's Auto Scaling group eks-<node group>-<uuid>
+        "resources": [{"autoscalingGroups": [{"name": f"eks-{group}-{uuid}"}], "remoteAccessSecurityGroupId": ""}],
     }
 
 
@@ -148,5 +151,8 @@ def invoke(token: str, args: dict[str, Any], region: str) -> dict[str, Any]:
             "type": "String",
         }
     if token == "aws:eks/getAddonVersion:getAddonVersion":
-        return {"addonName": args.get("addonName"), "version": "v0.0.0-offline", "id": args.get("addonName")}
+        # Resolved by EKS at deploy time (DescribeAddonVersions); the plan shows what will be asked, not a version.
+        name, k8s = args.get("addonName"), args.get("kubernetesVersion")
+        recent = "most recent" if args.get("mostRecent") else "default"
+        return {"addonName": name, "version": f"<resolved at deploy: {name} for {k8s}, {recent}>", "id": name}
     return {}

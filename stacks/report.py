@@ -56,6 +56,8 @@ def capacity_section(plan: Plan) -> str:
         )
     lines.append(f"| **total** | | | | **{tot[0]}-{tot[1]}** | **{tot[2]:,.2f}-{tot[3]:,.2f}** |")
     lines += ["", "Prices: components/catalog/prices.py with `policy.prices` overrides; compute only."]
+    if spec.cluster.provider == "aws":
+        lines[-1] += " " + prices.region_note(plan.region)
     return "\n".join(lines)
 
 

@@ -5,7 +5,7 @@ Lustre is the hot tier in the GPU pool's AZ, linked to the bucket by a data repo
 lazily and exports what the prefetch Jobs write. Both survive `pulumi destroy` only deliberately: protect=True.
 
 Reads (components/outputs.py): `ctx.network` (VPC, subnets, the EFA security group of the FSx clients) and
-`ctx.cluster.eks` (the EKS OIDC provider, for IRSA).
+`ctx.cluster.eks` (the EKS OIDC provider, for IRSA). Upstream sources of each setting: docs/storage.md.
 """
 
 from __future__ import annotations
@@ -45,8 +45,63 @@ class AwsStorage:
     reader_role: aws.iam.Role | None = None
 
 
+FSX_S3_ROLE_PATH = "role/aws-service-role/s3.data-source.lustre.fsx.amazonaws.com/AWSServiceRoleForFSxS3Access_fs-*"
+
+
+def storage_key_policy(partition: str, account: str, region: str, bucket: str) -> str:
+    """The storage key's policy: the account administers the key through IAM (KMS's default statement), and FSx's
+    per-file-system S3 service-linked role (`AWSServiceRoleForFSxS3Access_<fs-id>`) may use it through S3 for the model
+    bucket's objects, which lazy load and auto-export read and write (FSx for Lustre user guide, "Working with
+    server-side encrypted Amazon S3 buckets"). The role exists only once the file system is linked, so the statement
+    names it by ARN pattern (`aws:PrincipalArn`), not as a principal KMS would have to resolve when the key is created.
+    With S3 Bucket Keys on, the encryption context is the bucket ARN."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "AccountAdministersTheKey",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "FsxS3AccessThroughS3ForTheModelBucket",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "*"},
+                    "Action": [
+                        "kms:Encrypt",
+                        "kms:Decrypt",
+                        "kms:ReEncrypt*",
+                        "kms:GenerateDataKey*",
+                        "kms:DescribeKey",
+                    ],
+                    "Resource": "*",
+                    "Condition": {
+                        "ArnLike": {"aws:PrincipalArn": f"arn:{partition}:iam::{account}:{FSX_S3_ROLE_PATH}"},
+                        "StringEquals": {"kms:CallerAccount": account, "kms:ViaService": f"s3.{region}.amazonaws.com"},
+                        "StringLike": {"kms:EncryptionContext:aws:s3:arn": f"arn:{partition}:s3:::{bucket}"},
+                    },
+                },
+            ],
+        },
+        sort_keys=True,
+    )
+
+
 def kms_key(ctx: PlatformContext, parent: pulumi.Resource) -> aws.kms.Key:
-    name = ctx.spec.cluster.name
+    spec = ctx.spec
+    name = spec.cluster.name
+    policy: pulumi.Output[str] | None = None
+    if spec.storage.model_bucket.create and spec.storage.parallel_fs.type == "fsx-lustre":
+        invoke = pulumi.InvokeOutputOptions(provider=ctx.aws_provider)
+        account = aws.get_caller_identity_output(opts=invoke).account_id
+        partition = aws.get_partition_output(opts=invoke).partition
+        region = ctx.region or ""
+        policy = pulumi.Output.all(partition, account).apply(
+            lambda a: storage_key_policy(a[0], a[1], region, bucket_name(spec, a[1]))
+        )
     return protected_key(
         ctx,
         parent,
@@ -54,6 +109,7 @@ def kms_key(ctx: PlatformContext, parent: pulumi.Resource) -> aws.kms.Key:
         f"inference-ra {name}: model bucket and FSx for Lustre encryption",
         alias=f"{name}-storage",
         alias_resource=f"{name}-storage-key-alias",
+        policy=policy,
     )
 
 
@@ -165,6 +221,15 @@ def fsx_security_group(ctx: PlatformContext, parent: pulumi.Resource, vpc_id: An
                     description="EFA: all traffic from the GPU nodes' EFA group",
                 )
             )
+            egress.append(
+                aws.ec2.SecurityGroupEgressArgs(
+                    protocol="-1",
+                    from_port=0,
+                    to_port=0,
+                    security_groups=[clients],
+                    description="EFA: all traffic to the GPU nodes' EFA group",
+                )
+            )
     name = spec.cluster.name
     return aws.ec2.SecurityGroup(
         f"{name}-fsx-lustre",
@@ -174,6 +239,32 @@ def fsx_security_group(ctx: PlatformContext, parent: pulumi.Resource, vpc_id: An
         vpc_id=vpc_id,
         ingress=ingress,
         egress=egress,
+        opts=ctx.aws_opts(parent),
+    )
+
+
+def efa_clients_admit_fsx(ctx: PlatformContext, parent: pulumi.Resource, fsx_sg: aws.ec2.SecurityGroup) -> None:
+    """The other half of FSx over EFA: the GPU nodes' EFA group admits all traffic from, and sends all traffic to, the
+    file system's group (FSx for Lustre user guide, "EFA-enabled security groups": all inbound and outbound traffic
+    between the file system's group and the clients' group). Separate rules, like the EFA group's own."""
+    clients = ctx.network.efa_security_group_id
+    if clients is None or not ctx.spec.storage.parallel_fs.efa:
+        return
+    name = ctx.spec.cluster.name
+    aws.vpc.SecurityGroupIngressRule(
+        f"{name}-efa-from-fsx",
+        security_group_id=clients,
+        ip_protocol="-1",
+        referenced_security_group_id=fsx_sg.id,
+        description="EFA: all inbound from the FSx for Lustre file system",
+        opts=ctx.aws_opts(parent),
+    )
+    aws.vpc.SecurityGroupEgressRule(
+        f"{name}-efa-to-fsx",
+        security_group_id=clients,
+        ip_protocol="-1",
+        referenced_security_group_id=fsx_sg.id,
+        description="EFA: all outbound to the FSx for Lustre file system",
         opts=ctx.aws_opts(parent),
     )
 
@@ -235,13 +326,14 @@ def irsa_role(
     parent: pulumi.Resource,
     role: str,
     subjects: list[str],
-    bucket: aws.s3.Bucket,
-    key: aws.kms.Key,
+    bucket_arns: list[pulumi.Input[str]],
+    key: aws.kms.Key | None,
     write: bool,
 ) -> aws.iam.Role | None:
-    """A role assumable by the given service accounts (`namespace:name`) through IRSA, scoped to the bucket."""
+    """A role assumable by the given service accounts (`namespace:name`) through IRSA, scoped to the buckets (and to
+    the storage key, when the buckets are the stack's own)."""
     found = oidc(ctx)
-    if found is None or not subjects:
+    if found is None or not subjects or not bucket_arns:
         return None
     provider_arn, host = found
     name = f"{ctx.spec.cluster.name}-{role}"
@@ -258,23 +350,19 @@ def irsa_role(
     kms_actions = ["kms:Decrypt"] + (["kms:GenerateDataKey", "kms:Encrypt"] if write else [])
 
     def policy(args: list[str]) -> str:
-        bucket_arn, key_arn = args
-        return json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": bucket_arn},
-                    {"Effect": "Allow", "Action": actions, "Resource": f"{bucket_arn}/*"},
-                    {"Effect": "Allow", "Action": kms_actions, "Resource": key_arn},
-                ],
-            },
-            sort_keys=True,
-        )
+        key_arn, *buckets = args
+        statements: list[dict[str, Any]] = [
+            {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": sorted(buckets)},
+            {"Effect": "Allow", "Action": actions, "Resource": sorted(f"{b}/*" for b in buckets)},
+        ]
+        if key_arn:
+            statements.append({"Effect": "Allow", "Action": kms_actions, "Resource": key_arn})
+        return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
 
     aws.iam.RolePolicy(
         f"{name}-models",
         role=iam_role.id,
-        policy=pulumi.Output.all(bucket.arn, key.arn).apply(policy),
+        policy=pulumi.Output.all(key.arn if key is not None else "", *bucket_arns).apply(policy),
         opts=ctx.aws_opts(parent),
     )
     return iam_role

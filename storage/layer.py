@@ -8,10 +8,15 @@ Returns `StorageOutputs` (components/outputs.py) for later layers:
 - `prefetch_jobs_by_namespace` {namespace: {uri: Job}} — exact, for the per-namespace case
 - `token_secrets`        {namespace: (Secret, ...)} — hf-token / ngc-api-key Secrets created in that namespace
 - `kv_disk_classes`      {pool: StorageClass} — the local NVMe class the KV disk tier's ephemeral volumes use
+- `model_reader_role_arn` (aws) the IRSA role of the `model-reader` and Triton S3 ServiceAccounts
+- `block_storage_class`  (aws) the gp3 StorageClass of the stack's ReadWriteOnce claims (Prometheus)
+
+Reads `ctx.compute.local_nvme_paths` (where each pool's NVMe array is mounted) for the local volumes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from typing import Any
 
@@ -22,20 +27,26 @@ from components.catalog import CHARTS
 from components.context import PlatformContext
 from components.outputs import StorageOutputs
 from storage import aws as aws_storage
-from storage import cache, nvme, profiles
+from storage import block, cache, nvme, profiles
 
 
 def build(ctx: PlatformContext, parent: pulumi.Resource) -> StorageOutputs:
     spec = ctx.spec
-    for manifest in nvme.manifests(spec):
+    for manifest in nvme.manifests(spec, ctx.compute.local_nvme_paths):
         kobj.apply(manifest, ctx.k8s_opts(parent))
     kv_disk_classes = {pool.name: nvme.storage_class_for(spec, pool) for pool in nvme.nvme_pools(spec)}
+    block_classes = [kobj.apply(m, ctx.k8s_opts(parent)) for m in block.manifests(spec)]
 
     roles: dict[str, Any] = {}
     claims_backing = _backing(ctx, parent, roles)
+    base = StorageOutputs(
+        kv_disk_classes=kv_disk_classes,
+        block_storage_class=block_classes[0] if block_classes else None,
+        model_reader_role_arn=roles["reader"].arn if roles.get("reader") is not None else None,
+    )
     if claims_backing is None:
-        return StorageOutputs(kv_disk_classes=kv_disk_classes)
-    return _model_cache(ctx, parent, claims_backing, roles, kv_disk_classes)
+        return base
+    return _model_cache(ctx, parent, claims_backing, roles, base)
 
 
 def _backing(ctx: PlatformContext, parent: pulumi.Resource, roles: dict[str, Any]) -> dict[str, Any] | None:
@@ -46,14 +57,27 @@ def _backing(ctx: PlatformContext, parent: pulumi.Resource, roles: dict[str, Any
     if spec.cluster.provider == "aws":
         key = aws_storage.kms_key(ctx, parent)
         bucket = aws_storage.model_bucket(ctx, parent, key) if spec.storage.model_bucket.create else None
+        namespaces = cache.cache_namespaces(spec)
         if bucket is not None:
-            namespaces = cache.cache_namespaces(spec)
             roles["prefetch"] = aws_storage.irsa_role(
-                ctx, parent, "model-prefetch", [f"{ns}:{cache.PREFETCH_SA}" for ns in namespaces], bucket, key, True
+                ctx,
+                parent,
+                "model-prefetch",
+                [f"{ns}:{cache.PREFETCH_SA}" for ns in namespaces],
+                [bucket.arn],
+                key,
+                True,
             )
-            roles["reader"] = aws_storage.irsa_role(
-                ctx, parent, "model-reader", [f"{ns}:{cache.READER_SA}" for ns in namespaces], bucket, key, False
-            )
+        # readers: the model-reader ServiceAccounts (model bucket) and Triton's own ServiceAccounts (its repositories)
+        triton = [t for t in spec.serving.triton if t.irsa_bucket]
+        readers = [f"{ns}:{cache.READER_SA}" for ns in namespaces] if bucket is not None else []
+        readers += [f"{t.namespace}:{t.name}" for t in triton]
+        buckets: list[Any] = [bucket.arn] if bucket is not None else []
+        buckets += sorted({f"arn:aws:s3:::{t.irsa_bucket}" for t in triton})
+        roles["reader"] = aws_storage.irsa_role(
+            ctx, parent, "model-reader", readers, buckets, key if bucket is not None else None, False
+        )
+        roles["cache-reader"] = roles["reader"] if bucket is not None else None  # trusts model-reader SAs
         if fs.type == "fsx-lustre":
             kobj.chart(
                 "aws-fsx-csi-driver",
@@ -101,6 +125,7 @@ def _fsx(ctx: PlatformContext, parent: pulumi.Resource, key: Any, bucket: Any) -
         )
         return None
     sg = aws_storage.fsx_security_group(ctx, parent, vpc_id)
+    aws_storage.efa_clients_admit_fsx(ctx, parent, sg)
     fsx = aws_storage.lustre_filesystem(ctx, parent, subnet, sg, key)
     if bucket is not None:
         aws_storage.data_repository(ctx, parent, fsx, bucket)
@@ -112,7 +137,7 @@ def _model_cache(
     parent: pulumi.Resource,
     backing: dict[str, Any],
     roles: dict[str, Any],
-    kv_disk_classes: dict[str, str],
+    base: StorageOutputs,
 ) -> StorageOutputs:
     spec = ctx.spec
     fs = spec.storage.parallel_fs
@@ -137,7 +162,7 @@ def _model_cache(
             secrets[ns].append(kobj.apply(secret, ctx.k8s_opts(parent, namespace=ns)))
 
     prefetch_role = roles.get("prefetch")
-    reader_role = roles.get("reader")
+    reader_role = roles.get("cache-reader")
     accounts: dict[str, Any] = {}
     for ns in cache.cache_namespaces(spec):
         if spec.cluster.provider == "aws":
@@ -160,10 +185,10 @@ def _model_cache(
         job = kobj.apply(cache.prefetch_job(entry, ns), opts)
         by_ns[ns][entry.uri] = job
         jobs.setdefault(entry.uri, job)
-    return StorageOutputs(
+    return dataclasses.replace(
+        base,
         model_cache_claims=claims,
         prefetch_jobs=jobs,
         prefetch_jobs_by_namespace=dict(by_ns),
         token_secrets={ns: tuple(found) for ns, found in secrets.items()},
-        kv_disk_classes=kv_disk_classes,
     )

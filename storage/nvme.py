@@ -1,9 +1,10 @@
 """Local NVMe: dynamic volumes on each GPU node's RAID0 mount, for the KV-cache disk tier (G3) and model staging.
 
-The RAID0 itself is assembled before Kubernetes sees the node: on AWS by the compute layer's nodeadm user data at
-`gpuPools[].localNvme.mountPath`; on bare metal it is a documented prerequisite (DGX OS already ships the data
-drives as a RAID0 at /raid; see docs/storage.md). Destructive `mdadm --create` from a DaemonSet on an existing
-cluster's disks is exactly what we refuse to do.
+The RAID0 itself is assembled before Kubernetes sees the node: on AWS by the compute layer's nodeadm user data, which
+mounts it at `<gpuPools[].localNvme.mountPath>/0` (nodeadm's local_disk.go; the compute layer hands the real path over
+as `ComputeOutputs.local_nvme_paths`); on bare metal it is a documented prerequisite at mountPath (DGX OS already
+ships the data drives as a RAID0 at /raid; see docs/storage.md). Destructive `mdadm --create` from a DaemonSet on an
+existing cluster's disks is exactly what we refuse to do.
 
 On top of it, Rancher's local-path-provisioner (rancher/local-path-provisioner, maintained, shipped by k3s) turns
 PVCs of our StorageClass into directories on that mount. It provisions dynamically with WaitForFirstConsumer, so
@@ -16,6 +17,7 @@ Sizes are not enforced by the filesystem; the spec rule kv-cache-tiers keeps
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from components import k8s as kobj
 from components.catalog import IMAGES
@@ -34,19 +36,19 @@ def nvme_pools(spec: StackSpec) -> list[GpuPoolSpec]:
     return [p for p in spec.gpu_pools if p.local_nvme is not None]
 
 
-def storage_classes(spec: StackSpec) -> dict[str, str]:
-    """StorageClass name -> host path. Pools sharing the first pool's mount path share the configured class."""
+def storage_classes(spec: StackSpec, host_paths: Mapping[str, str]) -> dict[str, str]:
+    """StorageClass name -> host directory of its volumes. `host_paths` is where each pool's NVMe array is mounted
+    (`ComputeOutputs.local_nvme_paths`: on aws nodeadm mounts the RAID0 at `<mountPath>/0`, not at mountPath, whose
+    own directory lies on the root EBS volume). Pools sharing the first pool's mount path share the configured class.
+    """
     pools = nvme_pools(spec)
     if not pools:
         return {}
-    first = pools[0].local_nvme.mount_path  # type: ignore[union-attr]
     out: dict[str, str] = {}
     for p in pools:
-        mount = p.local_nvme.mount_path  # type: ignore[union-attr]
-        name = spec.storage.local_nvme.storage_class
-        if mount != first:
-            name = f"{name}-{p.name}"
-        out.setdefault(name, f"{mount.rstrip('/')}/{VOLUME_DIR}")
+        if p.name not in host_paths:
+            raise ValueError(f"pool '{p.name}' has localNvme but the compute layer reported no array mount for it")
+        out.setdefault(storage_class_for(spec, p), f"{host_paths[p.name].rstrip('/')}/{VOLUME_DIR}")
     return out
 
 
@@ -100,9 +102,9 @@ def _helper_pod() -> str:
     return json.dumps(pod, indent=2, sort_keys=True)
 
 
-def manifests(spec: StackSpec) -> list[kobj.Manifest]:
+def manifests(spec: StackSpec, host_paths: Mapping[str, str]) -> list[kobj.Manifest]:
     """Everything the provisioner needs, in apply order; empty when no pool has local NVMe."""
-    classes = storage_classes(spec)
+    classes = storage_classes(spec, host_paths)
     if not classes:
         return []
     meta = lambda name, ns=NAMESPACE: kobj.metadata(name, ns, LABELS)  # noqa: E731

@@ -1,8 +1,8 @@
 """The compute compatibility matrix as data: GPU Operator ↔ Kubernetes ↔ driver branch ↔ GPU generation ↔ node OS,
-the EKS accelerated AMI families, and the EKS managed add-ons pinned per Kubernetes version.
+the EKS accelerated AMI families, the EKS managed add-ons and the Kubernetes minors EKS serves.
 
 The spec rule `compat-matrix` (components/rules/compute.py) checks a stack against these tables; a combination
-outside them is an error that names the supported set. Builders read the same tables (AMI type, add-on versions),
+outside them is an error that names the supported set. Builders read the same tables (AMI type, add-on names),
 so what is checked is what is deployed.
 
 Sources (each table also names its own):
@@ -13,13 +13,14 @@ Sources (each table also names its own):
   R570 or newer; Ampere/Ada/Hopper are supported from R525/R535).
 - awslabs/amazon-eks-ami releases: the AL2023 NVIDIA AMIs ship the R580 driver, the NVIDIA Container Toolkit and
   the EFA installer pre-installed.
-- Amazon EKS user guide, add-on version tables (managing-vpc-cni, managing-coredns, managing-kube-proxy,
-  ebs-csi) — re-check with `aws eks describe-addon-versions --kubernetes-version 1.xx` when bumping.
+- Amazon EKS user guide, Kubernetes version lifecycle: the minors EKS serves in standard support. Add-on versions
+  are looked up at deploy time (`aws eks describe-addon-versions --kubernetes-version 1.xx` shows the same list).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 
 @dataclass(frozen=True)
@@ -91,29 +92,18 @@ AMI_FAMILIES: dict[str, AmiFamily] = {
     )
 }
 
-# EKS managed add-ons pinned per Kubernetes minor. aws-ebs-csi-driver gets an IRSA role from the cluster builder.
-EKS_ADDON_NAMES: tuple[str, ...] = ("vpc-cni", "kube-proxy", "coredns", "aws-ebs-csi-driver")
-EKS_ADDONS: dict[str, dict[str, str]] = {
-    "1.32": {
-        "vpc-cni": "v1.20.4-eksbuild.1",
-        "kube-proxy": "v1.32.6-eksbuild.13",
-        "coredns": "v1.11.4-eksbuild.22",
-        "aws-ebs-csi-driver": "v1.50.1-eksbuild.1",
-    },
-    "1.33": {
-        "vpc-cni": "v1.20.4-eksbuild.1",
-        "kube-proxy": "v1.33.3-eksbuild.11",
-        "coredns": "v1.12.4-eksbuild.1",
-        "aws-ebs-csi-driver": "v1.50.1-eksbuild.1",
-    },
-    "1.34": {
-        "vpc-cni": "v1.20.4-eksbuild.1",
-        "kube-proxy": "v1.34.0-eksbuild.5",
-        "coredns": "v1.12.4-eksbuild.1",
-        "aws-ebs-csi-driver": "v1.50.1-eksbuild.1",
-    },
-}
-EKS_ADDONS_SOURCE = "Amazon EKS user guide add-on version tables (vpc-cni, kube-proxy, coredns, ebs-csi), 2025-10"
+# EKS managed add-ons. Their versions are not pinned here: a build EKS does not serve for the cluster's minor fails
+# `pulumi up` with "InvalidParameterException: Addon version specified is not supported" (round 1 pinned kube-proxy
+# builds that do not exist). The cluster builder asks EKS at deploy time for the most recent build of each add-on
+# for cluster.kubernetesVersion (aws.eks.get_addon_version_output(most_recent=True), the DescribeAddonVersions
+# API); a stack may pin a build explicitly in cluster.addonVersions (rule eks-addons checks its form).
+# aws-ebs-csi-driver and vpc-cni get IRSA roles from the cluster builder.
+EksAddon = Literal["vpc-cni", "kube-proxy", "coredns", "aws-ebs-csi-driver"]
+EKS_ADDON_NAMES: tuple[str, ...] = get_args(EksAddon)
+# Kubernetes minors EKS serves in standard support that the GPU Operator matrix above also covers (Amazon EKS user
+# guide, "Understand the Kubernetes version lifecycle on EKS", standard-support calendar, read 2025-10).
+EKS_KUBERNETES_VERSIONS: tuple[str, ...] = ("1.32", "1.33", "1.34")
+EKS_VERSIONS_SOURCE = "Amazon EKS user guide, Kubernetes version lifecycle (standard support), 2025-10"
 
 # GB200 ComputeDomains: the NVIDIA DRA driver (kubernetes-sigs/dra-driver-nvidia-gpu) — the version GPU Operator
 # v26.7.0 integrates — needs DRA (resource.k8s.io) served, GA in Kubernetes 1.34 and on by default (beta) in 1.32+.

@@ -24,7 +24,9 @@ class Price:
     as_of: str  # YYYY-MM the price was read
 
 
-_EC2 = "AWS EC2 On-Demand pricing, us-east-2, Linux"
+AWS_PRICE_REGION = "us-east-2"  # every AWS price below is this region's list price
+AWS_PRICE_REGION_NAME = "Ohio"
+_EC2 = f"AWS EC2 On-Demand pricing, {AWS_PRICE_REGION}, Linux"
 _AS_OF = "2026-08"
 
 
@@ -110,6 +112,16 @@ class PriceBook:
 
     def storage_hour_usd(self, key: str, gb: float) -> float:
         return float(self.storage_gb_month[key]) * gb / HOURS_PER_MONTH
+
+    def region_note(self, region: str | None) -> str:
+        """Whether the AWS prices are the stack's region's (empty off aws). They are one region's list prices: a
+        stack elsewhere is told so, and that `policy.prices` replaces them."""
+        if not region:
+            return ""
+        where = f"AWS prices are {AWS_PRICE_REGION} ({AWS_PRICE_REGION_NAME}) on-demand list prices"
+        if region == AWS_PRICE_REGION:
+            return f"{where}, the stack's region."
+        return f"{where}, not {region}'s: set policy.prices for this region."
 
     def source_of(self, key: str) -> str:
         if key in self.overridden:

@@ -39,3 +39,12 @@ def zone_problem(zone: str, region: str) -> str | None:
     if re.fullmatch(r"[a-z]{2,4}\d?-az\d+", zone):
         return "is a zone id; give the zone name"
     return f"is not an availability zone of region {region}"
+
+
+@cache
+def ec2_instance_types() -> frozenset[str]:
+    """EC2 instance type names the pulumi-aws SDK knows (`pulumi_aws.ec2.InstanceType`, generated from the AWS
+    provider schema): a newer type arrives with a pulumi-aws upgrade (pyproject.toml)."""
+    from pulumi_aws.ec2 import InstanceType
+
+    return frozenset(t.value for t in InstanceType)

@@ -38,6 +38,19 @@ def prometheus_url(spec: StackSpec) -> str | None:
     return f"http://{RELEASE}-prometheus.{prom.namespace}.svc.cluster.local:9090"
 
 
+def prometheus_claim(spec: StackSpec) -> dict[str, Any]:
+    """Prometheus' volume claim: it names the stack's block StorageClass (EKS >= 1.30 has no default class; on an
+    existing cluster without storage.blockStorage.storageClass the cluster's default applies)."""
+    claim: dict[str, Any] = {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": f"{spec.observability.prometheus.storage_gi}Gi"}},
+    }
+    storage_class = spec.storage.block_storage.resolved_class(spec.cluster.provider)
+    if storage_class:
+        claim["storageClassName"] = storage_class
+    return claim
+
+
 def chart_values(spec: StackSpec) -> dict[str, Any]:
     """kube-prometheus-stack values; every key exists in the chart's values.yaml (validated)."""
     obs = spec.observability
@@ -74,14 +87,7 @@ def chart_values(spec: StackSpec) -> dict[str, Any]:
                 "serviceMonitorSelectorNilUsesHelmValues": False,
                 "podMonitorSelectorNilUsesHelmValues": False,
                 "ruleSelectorNilUsesHelmValues": False,
-                "storageSpec": {
-                    "volumeClaimTemplate": {
-                        "spec": {
-                            "accessModes": ["ReadWriteOnce"],
-                            "resources": {"requests": {"storage": f"{prom.storage_gi}Gi"}},
-                        }
-                    }
-                },
+                "storageSpec": {"volumeClaimTemplate": {"spec": prometheus_claim(spec)}},
             }
         },
     }
@@ -110,12 +116,13 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> ObservabilityOutputs
     deps: list[pulumi.Resource] = []
     chart: pulumi.Resource | None = None
     if obs.prometheus.mode == "deploy":
+        block = ctx.storage.block_storage_class  # its claim's StorageClass (aws)
         chart = kobj.chart(
             RELEASE,
             chart_ref=CHARTS["kube-prometheus-stack"],
             namespace=ns,
             values=chart_values(spec),
-            opts=ctx.k8s_opts(parent, namespace=ns),
+            opts=ctx.k8s_opts(parent, namespace=ns, depends_on=[block] if block is not None else []),
         )
         deps.append(chart)
     if obs.prometheus.operator_crds or obs.prometheus.mode == "deploy":

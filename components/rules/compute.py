@@ -13,7 +13,7 @@ from components.catalog.compat import (
     AMI_FAMILIES,
     DRA_MIN_KUBERNETES,
     DRIVER_BRANCHES,
-    EKS_ADDONS,
+    EKS_KUBERNETES_VERSIONS,
     GPU_OPERATOR_RELEASES,
     minor,
 )
@@ -52,12 +52,12 @@ def compat_matrix(spec: StackSpec) -> Iterator[Problem]:
             k8s,
             f"use one of {list(release.kubernetes)}",
         )
-    if spec.cluster.provider == "aws" and k8s not in EKS_ADDONS:
+    if spec.cluster.provider == "aws" and k8s not in EKS_KUBERNETES_VERSIONS:
         yield Problem(
             "cluster.kubernetesVersion",
-            "has no pinned EKS add-on versions in the catalog (components/catalog/compat.py)",
+            "is not a Kubernetes minor EKS serves in standard support (components/catalog/compat.py)",
             k8s,
-            f"use one of {sorted(EKS_ADDONS)}",
+            f"use one of {list(EKS_KUBERNETES_VERSIONS)}",
         )
     branch = op.driver.branch
     if branch not in release.driver_branches:

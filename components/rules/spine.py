@@ -85,8 +85,9 @@ def node_count(spec: StackSpec) -> Iterator[Problem]:
             )
         if n.min == 0:
             reason = None
-            if pool.capacity.type in ("capacity-block", "capacity-reservation"):
-                reason = f"{pool.capacity.type} capacity is reserved, not launched on demand by the autoscaler"
+            if pool.capacity.type == "capacity-reservation":
+                # (capacity-block pools start at 0 and follow their window's schedule: rule capacity-block-window)
+                reason = "capacity-reservation capacity is reserved, not launched on demand by the autoscaler"
             elif pool.compute_domain:
                 reason = "a DRA ComputeDomain cannot form on a pool with no nodes"
             elif spec.cluster.provider == "existing":
@@ -95,32 +96,6 @@ def node_count(spec: StackSpec) -> Iterator[Problem]:
                 yield Problem(
                     f"gpuPools[{i}].nodes.min", f"the pool cannot wake from zero: {reason}", 0, "set min >= 1"
                 )
-
-
-@rule("aws-network")
-def aws_network(spec: StackSpec) -> Iterator[Problem]:
-    if spec.cluster.provider != "aws":
-        return
-    azs = spec.network.availability_zones
-    if not azs:
-        yield Problem("network.availabilityZones", "an aws cluster needs at least one AZ", [], "list the AZs")
-    for i, pool in enumerate(spec.gpu_pools):
-        if pool.availability_zone and pool.availability_zone not in azs:
-            yield Problem(
-                f"gpuPools[{i}].availabilityZone",
-                "is not one of network.availabilityZones",
-                pool.availability_zone,
-                f"use one of {azs}",
-            )
-    if spec.cluster.endpoint_public_access:
-        cidrs = spec.cluster.public_access_cidrs
-        if not cidrs or "0.0.0.0/0" in cidrs:
-            yield Problem(
-                "cluster.publicAccessCidrs",
-                "a public EKS endpoint must be restricted to allow-listed CIDRs",
-                cidrs,
-                "list your office/CI CIDRs, or set endpointPublicAccess: false",
-            )
 
 
 def _worker_paths(i: int, model: ModelSpec) -> Iterator[tuple[str, str, WorkerSpec]]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
+from components.catalog.compat import EksAddon
 from components.spec.base import SpecModel
 from components.spec.types import MAX_NODES, Cidr, UniqueList
 
@@ -24,6 +25,19 @@ class AccessEntry(SpecModel):
     )
 
 
+class PrivateEndpointAccess(SpecModel):
+    source_security_group_ids: UniqueList[Annotated[str, StringConstraints(pattern=r"^sg-[0-9a-f]{8,17}$")]] = Field(
+        default_factory=list,
+        description="Security groups (of runners inside the VPC, e.g. a CI runner) admitted to the cluster security "
+        "group on 443, so `pulumi up` reaches a private API endpoint from them.",
+    )
+    source_cidrs: UniqueList[Cidr] = Field(
+        default_factory=list,
+        description="CIDRs routed to the VPC (VPN, peering, transit gateway) admitted to the cluster security group "
+        "on 443.",
+    )
+
+
 class ClusterSpec(SpecModel):
     provider: Literal["aws", "existing"] = Field(
         description="`aws` creates an EKS cluster from native pulumi_aws.eks resources; `existing` targets a "
@@ -36,12 +50,32 @@ class ClusterSpec(SpecModel):
         "1.33", pattern=r"^1\.\d{2}$", description="Kubernetes minor version; validation uses its schemas."
     )
     endpoint_public_access: bool = Field(
-        False, description="Expose the EKS API endpoint publicly (only to `publicAccessCidrs`)."
+        True,
+        description="Expose the EKS API endpoint publicly, only to `publicAccessCidrs` (the default, so the first "
+        "`pulumi up` can reach the API it creates). `false` needs a declared route: `network.existingVpc` and "
+        "`privateEndpointAccess`. Nodes always use the private endpoint.",
     )
     public_access_cidrs: UniqueList[Cidr] = Field(
         default_factory=list,
         max_length=40,
-        description="CIDRs allowed to reach a public EKS endpoint; required when public (EKS allows at most 40).",
+        description="CIDRs allowed to reach the public endpoint (EKS allows at most 40): the egress CIDRs of whoever "
+        "runs `pulumi up` (office, CI runners); required when public, never 0.0.0.0/0.",
+    )
+    private_endpoint_access: PrivateEndpointAccess | None = Field(
+        None,
+        description="Where `pulumi up` reaches a private endpoint from (aws, with network.existingVpc): each source "
+        "gets an ingress rule on 443 of the cluster security group.",
+    )
+    addon_versions: dict[EksAddon, str] = Field(
+        default_factory=dict,
+        description="Explicit EKS add-on versions (e.g. kube-proxy: v1.33.5-eksbuild.2); an add-on not listed gets "
+        "the most recent version EKS serves for kubernetesVersion, looked up at deploy time.",
+    )
+    bootstrap_cluster_creator_admin_permissions: bool | None = Field(
+        None,
+        description="Keep the identity that creates the cluster a cluster admin outside the access entries "
+        "(EKS accessConfig; set at creation only, changing it replaces the cluster). Default: off when "
+        "accessEntries has a cluster-admin entry, on otherwise.",
     )
     node_os: Literal["al2023", "bottlerocket", "ubuntu-22.04", "ubuntu-24.04", "rhel-9"] | None = Field(
         None,
@@ -59,16 +93,24 @@ class ClusterSpec(SpecModel):
     )
     tags: dict[str, str] = Field(default_factory=dict, description="Tags added to every cloud resource.")
     imds_hop_limit: int = Field(
-        2,
+        1,
         ge=1,
         le=64,
-        description="IMDSv2 (tokens required) PUT response hop limit of every node (aws). 2 lets containers that "
-        "read instance metadata (NCCL/EFA topology detection, node agents) reach it; 1 confines it to the host.",
+        description="IMDSv2 (tokens required) PUT response hop limit of every node (aws). 1 keeps instance metadata, "
+        "and with it the node role's credentials, away from pods on the pod network (host-network agents still "
+        "reach it); nothing this stack runs needs more (docs/compute.md).",
     )
     control_plane_logs: UniqueList[Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]] = Field(
         default_factory=lambda: ["api", "audit", "authenticator"],  # type: ignore[arg-type]
         description="EKS control-plane log types sent to CloudWatch Logs (aws).",
     )
+
+    @property
+    def resolved_bootstrap_admin(self) -> bool:
+        """Whether the cluster creator keeps its bootstrap admin: explicit, else only without a cluster-admin entry."""
+        if self.bootstrap_cluster_creator_admin_permissions is not None:
+            return self.bootstrap_cluster_creator_admin_permissions
+        return not any(e.policy == "cluster-admin" for e in self.access_entries)
 
     @property
     def resolved_node_os(self) -> str:

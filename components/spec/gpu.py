@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from components.spec.base import SpecModel
 from components.spec.types import MAX_NODES, AbsolutePath, DnsSubdomain, LabelKey, Labels, LabelValue, UniqueList
@@ -26,6 +26,23 @@ class CapacitySpec(SpecModel):
     )
     reservation_id: str | None = Field(
         None, pattern=r"^cr-[0-9a-f]{3,17}$", description="EC2 capacity reservation / capacity block id."
+    )
+    start: AwareDatetime | None = Field(
+        None,
+        description="capacity-block: the block's start time, with its zone (e.g. 2026-12-01T11:30:00Z). A scheduled "
+        "action scales the pool from 0 to nodes.max at this time.",
+    )
+    end: AwareDatetime | None = Field(
+        None,
+        description="capacity-block: the block's end time, with its zone. A scheduled action scales the pool back "
+        "to 0 `scaleInMinutesBeforeEnd` earlier (EC2 reclaims the instances at the end).",
+    )
+    scale_in_minutes_before_end: int = Field(
+        45,
+        ge=31,
+        le=1440,
+        description="capacity-block: minutes before `end` at which the pool scales to 0, so pods drain before EC2 "
+        "terminates the instances (AWS: more than 30).",
     )
 
 

@@ -101,8 +101,26 @@ class TopologySpec(SpecModel):
     )
 
 
+class ExistingVpc(SpecModel):
+    vpc_id: str = Field(pattern=r"^vpc-[0-9a-f]{8,17}$", description="The VPC the cluster and its nodes join.")
+    private_subnet_ids: dict[str, str] = Field(
+        description="Private subnet of each availability zone (`us-east-2a: subnet-...`); nodes and the cluster "
+        "use them. Their routing (NAT, VPC endpoints) is the VPC owner's."
+    )
+
+
 class NetworkSpec(SpecModel):
-    vpc_cidr: Cidr = Field("10.0.0.0/16", description="VPC CIDR (aws).")
+    vpc_cidr: Cidr = Field(
+        "10.0.0.0/16",
+        description="VPC CIDR (aws): of the VPC this stack creates, or the CIDR of network.existingVpc (the FSx "
+        "Lustre ports are opened to it).",
+    )
+    existing_vpc: ExistingVpc | None = Field(
+        None,
+        description="Use an existing VPC instead of creating one (aws): no VPC, subnets, gateways or endpoints are "
+        "created; the EFA and FSx security groups are created in it. The way to a private API endpoint that "
+        "`pulumi up` can reach (cluster.privateEndpointAccess).",
+    )
     availability_zones: UniqueList[str] = Field(
         default_factory=list,
         description="Availability zones of `aws:region` (e.g. us-east-2a); one private subnet each (aws).",

@@ -229,6 +229,14 @@ class TritonModelSpec(SpecModel):
         "(needed off AWS; on EKS the IRSA model-reader role is used instead).",
     )
 
+    @property
+    def irsa_bucket(self) -> str | None:
+        """The AWS S3 bucket of the repository when it is read through the model-reader IRSA role (an s3:// repository
+        on AWS S3 itself, without a credentials Secret); None otherwise."""
+        if not self.repository.startswith("s3://") or self.s3_endpoint or self.s3_credentials_secret:
+            return None
+        return self.repository.removeprefix("s3://").split("/", 1)[0]
+
 
 class RoutingSpec(SpecModel):
     inference_gateway: bool = Field(

@@ -125,7 +125,23 @@ class ModelBucketSpec(SpecModel):
     )
 
 
+class BlockStorageSpec(SpecModel):
+    storage_class: str | None = Field(
+        None,
+        description="StorageClass of the stack's ReadWriteOnce claims (Prometheus). aws: the class this stack "
+        "creates (EBS CSI, gp3, encrypted, WaitForFirstConsumer, the cluster default), named `gp3` unless set. "
+        "Existing clusters: a class of that cluster; unset, those claims name no class and the cluster's default "
+        "class applies.",
+    )
+
+    def resolved_class(self, provider: str) -> str | None:
+        return self.storage_class or ("gp3" if provider == "aws" else None)
+
+
 class StorageSpec(SpecModel):
+    block_storage: BlockStorageSpec = Field(
+        default_factory=BlockStorageSpec, description="Block volumes (ReadWriteOnce claims)."
+    )
     local_nvme: LocalNvmeStorage = Field(default_factory=LocalNvmeStorage, description="Local NVMe volumes.")
     parallel_fs: ParallelFsSpec = Field(default_factory=ParallelFsSpec, description="Parallel filesystem.")
     model_bucket: ModelBucketSpec = Field(default_factory=ModelBucketSpec, description="S3 model bucket (aws).")

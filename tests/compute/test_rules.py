@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from components.catalog.compat import AMI_FAMILIES, DRIVER_BRANCHES, EKS_ADDONS, GPU_OPERATOR_RELEASES
+from components.catalog.compat import AMI_FAMILIES, DRIVER_BRANCHES, EKS_KUBERNETES_VERSIONS, GPU_OPERATOR_RELEASES
 from components.loader import SpecError
 from components.rules import RULES, check_spec, load_rule_modules
 from tests.compute.conftest import spec_of, stack_mapping
@@ -34,9 +34,8 @@ def test_matrix_catalog_is_consistent() -> None:
         assert set(release.driver_branches) <= set(DRIVER_BRANCHES)
     for ami in AMI_FAMILIES.values():
         assert ami.driver_branch in DRIVER_BRANCHES
-    for k8s, addons in EKS_ADDONS.items():
-        assert set(addons) == {"vpc-cni", "kube-proxy", "coredns", "aws-ebs-csi-driver"}, k8s
-        assert addons["kube-proxy"].startswith(f"v{k8s}."), k8s
+    for k8s in EKS_KUBERNETES_VERSIONS:  # every EKS minor we accept is one the GPU Operator supports
+        assert all(k8s in r.kubernetes for r in GPU_OPERATOR_RELEASES.values()), k8s
 
 
 # ------------------------------------------------------------------------------------------- compat-matrix
@@ -105,11 +104,11 @@ def test_rejects_driver_container_on_unsupported_os() -> None:
     assert any("cannot install the driver on al2023" in p and "ubuntu-24.04" in p for p in out), out
 
 
-def test_rejects_kubernetes_without_pinned_addons() -> None:
+def test_rejects_kubernetes_eks_does_not_serve() -> None:
     d = stack_mapping("aws-h100")
     d["cluster"]["kubernetesVersion"] = "1.35"
     out = problems(d, "compat-matrix")
-    assert any("has no pinned EKS add-on versions" in p for p in out), out
+    assert any("is not a Kubernetes minor EKS serves in standard support" in p for p in out), out
 
 
 # ------------------------------------------------------------------------------------------- efa-pool-zone

@@ -24,6 +24,7 @@ def base_config(fabric: dict[str, Any], *, instance: str = "dgx-h100", provider:
     network: dict[str, Any] = {"fabric": fabric}
     if provider == "aws":
         network["availabilityZones"] = ["us-east-2a"]
+        cluster["publicAccessCidrs"] = ["203.0.113.0/24"]  # the endpoint is public by default, restricted
     return {"cluster": cluster, "network": network, "gpuPools": [pool]}
 
 

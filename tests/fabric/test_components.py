@@ -45,12 +45,17 @@ def test_aws_h100_eks_uses_the_private_subnets(aws_h100_plan) -> None:  # type: 
 
 def test_aws_h100_efa_security_group_allows_itself_both_ways(aws_h100_plan) -> None:  # type: ignore[no-untyped-def]
     (sg,) = [r for r in _by_type(aws_h100_plan, "aws:ec2/securityGroup:SecurityGroup") if r.name.endswith("-efa")]
+    # the EFA group's own rules (the FSx file system's rules on it are the storage layer's: tests/storage)
     ingress = [
         r
         for r in _by_type(aws_h100_plan, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-        if r.name.startswith("infer-prod-efa")
+        if r.name == "infer-prod-efa-self-in"
     ]
-    egress = _by_type(aws_h100_plan, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+    egress = [
+        r
+        for r in _by_type(aws_h100_plan, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+        if r.name == "infer-prod-efa-self-out"
+    ]
     assert len(ingress) == len(egress) == 1
     for rule in (ingress[0], egress[0]):
         assert rule.inputs["ipProtocol"] == "-1"

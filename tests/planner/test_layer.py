@@ -101,7 +101,9 @@ def test_report_has_planner_and_cost_for_every_model() -> None:
 
 def test_report_cost_of_aws_stack_by_hand() -> None:
     text = render_report(synth(stack_file(config("aws-h100"), "aws-h100")))
-    # 2 desired x 55.04 + FSx 24 TiB x 1099.51 GB x $0.600 / 730 h + 500 GiB x 1.0737 GB x $0.08 / 730 h
+    # 0 desired (a capacity block, scaled on its schedule) x 55.04 + FSx 24 TiB x 1099.51 GB x $0.600 / 730 h
+    # + 500 GiB x 1.0737 GB x $0.08 / 730 h; at most 16 x 55.04 + the same storage
     fsx = 24 * 2**40 / 1e9 * 0.600 / 730
     prom = 500 * 2**30 / 1e9 * 0.08 / 730
-    assert f"**{2 * 55.04 + fsx + prom:,.2f}**" in text
+    assert f"**{0 * 55.04 + fsx + prom:,.2f}**" in text
+    assert f"**{16 * 55.04 + fsx + prom:,.2f}**" in text

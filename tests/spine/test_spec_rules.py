@@ -87,13 +87,15 @@ def test_rejects_desired_above_max() -> None:
 @pytest.mark.parametrize(
     ("stack", "mutate", "reason"),
     [
-        ("aws-h100", {}, "capacity-block"),
+        ("aws-h100", {"type": "capacity-reservation", "reservationId": "cr-0abc123def4567890"}, "capacity-reservation"),
         ("ncp-ib", {}, "existing cluster"),
     ],
 )
 def test_rejects_min_zero_when_pool_cannot_wake(stack: str, mutate: dict[str, Any], reason: str) -> None:
     cfg = stack_config(stack)
     pool = cfg["gpuPools"][0]
+    if mutate:
+        pool["capacity"] = mutate
     pool["nodes"]["min"] = 0
     pool["nodes"].pop("desired", None)
     assert_problem(cfg, "gpuPools[0].nodes.min", reason)
@@ -132,11 +134,12 @@ def test_rejects_pool_az_outside_network() -> None:
 def test_rejects_unrestricted_public_endpoint() -> None:
     cfg = stack_config("aws-h100")
     cfg["cluster"]["endpointPublicAccess"] = True
+    cfg["cluster"]["publicAccessCidrs"] = []
     assert_problem(cfg, "cluster.publicAccessCidrs", "allow-listed CIDRs")
     cfg["cluster"]["publicAccessCidrs"] = ["0.0.0.0/0"]
-    assert_problem(cfg, "cluster.publicAccessCidrs", "allow-listed CIDRs")
+    assert_problem(cfg, "cluster.publicAccessCidrs[0]", "opens the endpoint to every address")
     cfg["cluster"]["publicAccessCidrs"] = ["203.0.113.0/24"]
-    assert not [p for p in problems(cfg) if p.path == "cluster.publicAccessCidrs"]
+    assert not [p for p in problems(cfg) if p.path.startswith("cluster.publicAccessCidrs")]
 
 
 # --- model-references ---------------------------------------------------------------------------------------------

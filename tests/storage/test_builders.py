@@ -7,7 +7,9 @@ import json
 import pytest
 
 from components.constants import HF_HOME, MODEL_CACHE_CLAIM
+from components.spec import StackSpec
 from components.spec.storage import ParallelFsSpec, PrefetchSpec
+from gpu_nodepools.aws_pools import local_nvme_host_path
 from storage import cache, nvme, profiles
 from tests.storage.conftest import make_spec
 
@@ -114,6 +116,11 @@ def test_kv_disk_volume_is_a_generic_ephemeral_volume_on_the_nvme_class() -> Non
     }
 
 
+def array_paths(spec: StackSpec) -> dict[str, str]:
+    """What the compute layer reports as each pool's NVMe array mount."""
+    return {p.name: path for p in spec.gpu_pools if (path := local_nvme_host_path(spec, p))}
+
+
 def test_kv_disk_class_refuses_a_pool_without_nvme() -> None:
     spec = make_spec("aws-h100", gpuPools__0__localNvme=None, serving__models__0__kvCache={"connector": "none"})
     with pytest.raises(ValueError, match="no localNvme"):
@@ -122,13 +129,16 @@ def test_kv_disk_class_refuses_a_pool_without_nvme() -> None:
 
 def test_pools_on_another_mount_path_get_their_own_class() -> None:
     spec = make_spec("ncp-ib", gpuPools__1__localNvme={"mountPath": "/raid"})
-    assert nvme.storage_classes(spec) == {"local-nvme": "/mnt/nvme/local-path", "local-nvme-gb200": "/raid/local-path"}
+    assert nvme.storage_classes(spec, array_paths(spec)) == {
+        "local-nvme": "/mnt/nvme/local-path",
+        "local-nvme-gb200": "/raid/local-path",
+    }
     assert nvme.storage_class_for(spec, spec.gpu_pools[1]) == "local-nvme-gb200"
 
 
 def test_provisioner_config_maps_each_class_to_its_path() -> None:
     spec = make_spec("ncp-ib")
-    cm = next(m for m in nvme.manifests(spec) if m["kind"] == "ConfigMap")
+    cm = next(m for m in nvme.manifests(spec, array_paths(spec)) if m["kind"] == "ConfigMap")
     config = json.loads(cm["data"]["config.json"])
     assert config == {
         "nodePathMap": [],
@@ -145,7 +155,18 @@ def test_provisioner_config_maps_each_class_to_its_path() -> None:
 
 def test_no_provisioner_without_nvme_pools() -> None:
     spec = make_spec("dev", gpuPools__0__localNvme=None)
-    assert nvme.manifests(spec) == []
+    assert nvme.manifests(spec, array_paths(spec)) == []
+
+
+def test_aws_volumes_go_to_the_array_nodeadm_mounts() -> None:
+    spec = make_spec("aws-h100")
+    assert nvme.storage_classes(spec, array_paths(spec)) == {"local-nvme": "/mnt/nvme/0/local-path"}
+
+
+def test_a_pool_without_a_reported_array_path_is_an_error() -> None:
+    spec = make_spec("aws-h100")
+    with pytest.raises(ValueError, match="no array mount"):
+        nvme.storage_classes(spec, {})
 
 
 # ---- model cache -------------------------------------------------------------------------------------------------
