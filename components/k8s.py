@@ -106,6 +106,20 @@ def apply(obj: Manifest, opts: pulumi.ResourceOptions | None = None, *, patch: b
     )
 
 
+# Air-gapped charts for `make e2e` (tests/e2e): `inference-ra-e2e:chartSource` names a directory holding one unpacked
+# chart per directory, named as the chart (the last path element of its reference), e.g. ../shared/upstream/charts.
+# Interim: the spec's `charts.source` replaces this key once it lands; outside e2e it is never set.
+CHART_SOURCE_CONFIG = ("inference-ra-e2e", "chartSource")
+
+
+def local_chart_dir(chart_ref: Any) -> str | None:
+    """The local chart directory for `chart_ref` when the stack sets `inference-ra-e2e:chartSource`, else None."""
+    source = pulumi.Config(CHART_SOURCE_CONFIG[0]).get(CHART_SOURCE_CONFIG[1])
+    if not source:
+        return None
+    return f"{source.rstrip('/')}/{chart_ref.chart.rstrip('/').rsplit('/', 1)[-1]}"
+
+
 def chart(
     name: str,
     *,
@@ -116,11 +130,15 @@ def chart(
     skip_crds: bool = False,
 ) -> k8s.helm.v4.Chart:
     """A pinned Helm chart (`helm.v4.Chart`); values are validated against the chart's upstream values.yaml."""
+    chart_name, version = chart_ref.chart, chart_ref.version
     repo = k8s.helm.v4.RepositoryOptsArgs(repo=chart_ref.repo) if chart_ref.repo else None
+    local = local_chart_dir(chart_ref)
+    if local:
+        chart_name, version, repo = local, None, None
     return k8s.helm.v4.Chart(
         name,
-        chart=chart_ref.chart,
-        version=chart_ref.version,
+        chart=chart_name,
+        version=version,
         repository_opts=repo,
         namespace=namespace,
         values=dict(values),
