@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import ipaddress
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -140,6 +141,12 @@ def images_allowed_registries(resource_type: str, props: Mapping[str, Any], ctx:
             )
 
 
+# The Dynamo operator's `crd-apply` init container: its chart template (dynamo-platform 1.4.0,
+# components/operator/templates/deployment.yaml) sets no resources and reads no value for them; found by `make e2e`
+# (`pulumi preview --policy-pack` evaluates chart-rendered objects).
+EXEMPT_CONTAINERS = ("*/*-dynamo-operator-controller-manager/crd-apply",)
+
+
 @resource_rule(
     "container-resources",
     "Every container sets CPU and memory requests and a memory limit (and a CPU limit if configured).",
@@ -150,7 +157,14 @@ def images_allowed_registries(resource_type: str, props: Mapping[str, Any], ctx:
             "type": "boolean",
             "default": False,
             "description": "Also require limits.cpu (off by default: CPU limits throttle latency-critical engines).",
-        }
+        },
+        "exemptContainers": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": list(EXEMPT_CONTAINERS),
+            "description": "`namespace/workload/container` glob patterns of chart-rendered containers whose "
+            "template sets no resources and exposes no value for them.",
+        },
     },
     remediation="Set resources.requests.{cpu,memory} and resources.limits.memory on the container.",
 )
@@ -158,8 +172,12 @@ def container_resources(resource_type: str, props: Mapping[str, Any], ctx: RuleC
     needs = [("requests", "cpu"), ("requests", "memory"), ("limits", "memory")]
     if ctx.config.get("requireCpuLimit"):
         needs.append(("limits", "cpu"))
+    exempt = [str(p) for p in ctx.config.get("exemptContainers", [])]
+    workload = name_of(props)
     for pod in pods(resource_type, props):
         for c in pod.containers:
+            if any(fnmatch.fnmatchcase(f"{pod.namespace}/{workload}/{c.name}", p) for p in exempt):
+                continue
             missing = [f"{k}.{r}" for k, r in needs if c.resources(k).get(r) in (None, "")]
             if missing:
                 yield f"container {c.name!r} ({c.path}) lacks resources {', '.join(missing)}"

@@ -161,12 +161,16 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
     models = keda_models(spec)
     if not models:
         return
+    # The chart renders ServiceMonitors when monitors are on: their CRDs come from the observability layer (its
+    # CRD set or kube-prometheus-stack). Render after them, or the provider cannot tell the monitors' scope
+    # ("failed to determine if the following GVK is namespaced", found by `make e2e`; pulumi-kubernetes#3176).
+    obs = ctx.handles.get("observability_crds") or ctx.handles.get("prometheus_stack")
     chart = kobj.chart(
         "keda",
         chart_ref=CHARTS["keda"],
         namespace=KEDA_NAMESPACE,
         values=chart_values(spec),
-        opts=ctx.k8s_opts(parent, namespace=KEDA_NAMESPACE),
+        opts=ctx.k8s_opts(parent, depends_on=[obs] if obs is not None else [], namespace=KEDA_NAMESPACE),
     )
     ctx.handles["keda"] = chart
     server = prometheus_url(spec, ctx.handles.get("prometheus_url"))

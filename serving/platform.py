@@ -51,14 +51,36 @@ def platform_values(spec: StackSpec, handles: dict[str, Any] | None = None) -> d
         },
         "dynamo-operator": operator,
     }
-    if d.nats and spec.observability.enabled:
-        values["nats"] = {"promExporter": {"enabled": True}}  # NATS metrics for the dynamo-nats PodMonitor
+    if d.nats:
+        values["nats"] = nats_values(spec)
+    return values
+
+
+def _resources(cpu: str, memory: str, memory_limit: str) -> dict[str, Any]:
+    return {"resources": {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory_limit}}}
+
+
+def nats_values(spec: StackSpec) -> dict[str, Any]:
+    """The NATS subchart: requests and memory limits on its three containers (the policy pack's mandatory
+    `container-resources` rule sees the chart's StatefulSet; found by `make e2e`). Reader: nats chart
+    templates/statefulset.yaml, which merges `container.merge`, `reloader.merge` and `promExporter.merge` into
+    those containers. JetStream with file storage holds little in memory for KV events and router sync."""
+    values: dict[str, Any] = {
+        "container": {"merge": _resources("250m", "512Mi", "1Gi")},
+        "reloader": {"merge": _resources("10m", "32Mi", "64Mi")},
+        "promExporter": {"merge": _resources("10m", "32Mi", "64Mi")},
+    }
+    if spec.observability.enabled:
+        values["promExporter"]["enabled"] = True  # NATS metrics for the dynamo-nats PodMonitor
     return values
 
 
 def kai_values() -> dict[str, Any]:
-    """KAI Scheduler chart values: the release defaults; tenant queues are created by the tenancy layer."""
-    return {}
+    """KAI Scheduler chart values: the release defaults but for the operator's requests and memory limit (the
+    policy pack's `container-resources` sees the chart's kai-operator Deployment; found by `make e2e`). Reader:
+    templates/services/operator.yaml (`.Values.operator.resources`); the operator in turn sizes the scheduler
+    components it deploys from its own config. Tenant queues are created by the tenancy layer."""
+    return {"operator": _resources("50m", "128Mi", "512Mi")}
 
 
 def grove_values(spec: StackSpec) -> dict[str, Any]:

@@ -231,19 +231,45 @@ def documented_keys(values_path: str, parent: tuple[str, ...]) -> frozenset[str]
     return frozenset(found)
 
 
+_TEMPLATE_VALUE = re.compile(r"\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
+
+
+@lru_cache(maxsize=64)
+def template_value_paths(chart_dir: Path) -> frozenset[str]:
+    """Dotted `.Values.a.b` paths the chart's own templates read (its readers), subcharts prefixed by their name."""
+    found: set[str] = set()
+    if not chart_dir.is_dir():
+        return frozenset()
+    for tpl in sorted((chart_dir / "templates").rglob("*")):
+        if tpl.is_file():
+            found.update(m.group(1)[1:] for m in _TEMPLATE_VALUE.finditer(tpl.read_text(errors="replace")))
+    sub_root = chart_dir / "charts"
+    if sub_root.is_dir():
+        for sub in sorted(sub_root.iterdir()):
+            found.update(f"{sub.name}.{p}" for p in template_value_paths(sub))
+    return frozenset(found)
+
+
 def unknown_value_keys(
-    values: Any, defaults: Any, path: tuple[str, ...] = (), values_path: str | None = None
+    values: Any,
+    defaults: Any,
+    path: tuple[str, ...] = (),
+    values_path: str | None = None,
+    read: frozenset[str] = frozenset(),
 ) -> list[str]:
-    """Paths of keys in `values` that the chart's values.yaml neither defines nor documents in comments."""
+    """Paths of keys in `values` that the chart's values.yaml neither defines nor documents in comments, and that
+    none of its templates reads (`read`: .Values paths, see template_value_paths)."""
     if not isinstance(values, dict) or not isinstance(defaults, dict) or (not defaults and path):
         return []  # free-form (empty map / list / scalar default): anything below is the chart's to interpret
     bad: list[str] = []
     for key, value in values.items():
         here = (*path, str(key))
         if key in defaults:
-            bad += unknown_value_keys(value, defaults[key], here, values_path)
+            bad += unknown_value_keys(value, defaults[key], here, values_path, read)
         elif values_path and key in documented_keys(values_path, path):
             bad += _documented_only(value, here, values_path)
+        elif ".".join(here) in read:
+            continue  # not in values.yaml, but a template reads it (and interprets what is below it)
         else:
             bad.append(".".join(here))
     return bad
@@ -346,10 +372,21 @@ class Validator:
             if parent == chart and (self.chart_values_dir / sub_file).is_file():
                 sub = chart_defaults(str(self.chart_values_dir / sub_file))
                 defaults = {**defaults, key: merge_defaults(sub, defaults.get(key) or {})}
+        # Subcharts of the pinned chart as unpacked next to the values files (../shared/upstream/charts/<chart>/
+        # charts/<subchart>/values.yaml): keys of grafana, kube-state-metrics, nats... are valid where the subchart
+        # defines them, as Helm merges the parent's block over the subchart's defaults.
+        unpacked = self.chart_values_dir.parent / "charts" / chart.rstrip("/").rsplit("/", 1)[-1] / "charts"
+        if unpacked.is_dir():
+            for sub_dir in sorted(unpacked.iterdir()):
+                sub_values = sub_dir / "values.yaml"
+                if sub_values.is_file() and not any(p == chart and k == sub_dir.name for p, k in SUBCHART_VALUES):
+                    sub = chart_defaults(str(sub_values))
+                    defaults = {**defaults, sub_dir.name: merge_defaults(sub, defaults.get(sub_dir.name) or {})}
+        read = template_value_paths(self.chart_values_dir.parent / "charts" / chart.rstrip("/").rsplit("/", 1)[-1])
         return [
             Finding(what, f"values.{p}", "key does not exist in the chart's values.yaml")
             for p in unknown_value_keys(
-                inputs.get("values") or {}, defaults, values_path=str(self.chart_values_dir / values_file)
+                inputs.get("values") or {}, defaults, values_path=str(self.chart_values_dir / values_file), read=read
             )
         ]
 

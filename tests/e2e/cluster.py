@@ -29,7 +29,10 @@ POD_CIDR = "10.244.0.1/16"  # KWOK hands pod IPs from here
 
 # The API server of the stacks' kubernetesVersion with what the stacks need switched on: ncp-ib's GB200 pools use
 # DRA ResourceClaimTemplates (resource.k8s.io is beta and off by default in 1.33; a GB200 cluster enables it).
-APISERVER_FEATURES = ["--feature-gates=DynamicResourceAllocation=true", "--runtime-config=resource.k8s.io/v1beta1=true"]
+APISERVER_FEATURES = [
+    "--feature-gates=DynamicResourceAllocation=true",
+    "--runtime-config=resource.k8s.io/v1beta1=true,resource.k8s.io/v1beta2=true",
+]
 
 
 def free_port() -> int:
