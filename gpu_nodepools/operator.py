@@ -120,10 +120,20 @@ def compute_domain_pools(spec: StackSpec) -> list[GpuPoolSpec]:
 
 def dra_driver_values(spec: StackSpec) -> dict[str, Any]:
     """Minimal values of the DRA driver chart: ComputeDomains only, on the ComputeDomain pools' nodes."""
+    # Requests and memory limits of the controller and kubelet plugin containers (the policy pack's
+    # `container-resources` sees the chart's workloads; found by `make e2e`). Readers: templates/controller.yaml
+    # (controller.containers.computeDomain.resources), templates/kubeletplugin.yaml
+    # (kubeletPlugin.containers.computeDomains.resources). values.yaml also lists kubeletPlugin.containers.init,
+    # but no template reads it at 0.4.1: the init container is a default exemption of that rule instead.
+    small = {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}}
     return {
         "nvidiaDriverRoot": OPERATOR_DRIVER_ROOT if operator_driver(spec) else "/",
         "resources": {"gpus": {"enabled": False}, "computeDomains": {"enabled": True}},
-        "kubeletPlugin": {"nodeSelector": {COMPUTE_DOMAIN_LABEL: "true"}},
+        "controller": {"containers": {"computeDomain": {"resources": small}}},
+        "kubeletPlugin": {
+            "nodeSelector": {COMPUTE_DOMAIN_LABEL: "true"},
+            "containers": {"computeDomains": {"resources": small}},
+        },
     }
 
 

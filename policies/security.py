@@ -141,10 +141,15 @@ def images_allowed_registries(resource_type: str, props: Mapping[str, Any], ctx:
             )
 
 
-# The Dynamo operator's `crd-apply` init container: its chart template (dynamo-platform 1.4.0,
-# components/operator/templates/deployment.yaml) sets no resources and reads no value for them; found by `make e2e`
-# (`pulumi preview --policy-pack` evaluates chart-rendered objects).
-EXEMPT_CONTAINERS = ("*/*-dynamo-operator-controller-manager/crd-apply",)
+# Chart-rendered containers whose template sets no resources and reads no value for them; found by `make e2e`
+# (`pulumi preview --policy-pack` evaluates chart-rendered objects): the Dynamo operator's `crd-apply` init
+# container (dynamo-platform 1.4.0 components/operator/templates/deployment.yaml) and the NVIDIA DRA driver's
+# kubelet-plugin `init-container` (dra-driver-nvidia-gpu 0.4.1 templates/kubeletplugin.yaml; values.yaml lists
+# kubeletPlugin.containers.init.resources, which that template does not read).
+EXEMPT_CONTAINERS = (
+    "*/*-dynamo-operator-controller-manager/crd-apply",
+    "*/*-kubelet-plugin/init-container",
+)
 
 
 @resource_rule(

@@ -187,3 +187,28 @@ def test_kai_operator_gets_resources_through_the_value_its_template_reads() -> N
     assert v.validate_chart({"chart": chart, "version": "v0.17.0", "values": values}) == []
     bad = {"chart": chart, "version": "v0.17.0", "values": {"operator": {"resourcez": {}}}}
     assert [f.path for f in v.validate_chart(bad)] == ["values.operator.resourcez"]
+
+
+def test_dra_driver_containers_get_resources() -> None:
+    """Finding (ncp-ib): `container-resources` failed on the NVIDIA DRA driver chart's controller (compute-domain)
+    and kubelet plugin (init-container, compute-domains). Readers: templates/controller.yaml
+    `controller.containers.computeDomain.resources`, templates/kubeletplugin.yaml
+    `kubeletPlugin.containers.computeDomains.resources`."""
+    from gpu_nodepools.operator import dra_driver_values
+
+    values = dra_driver_values(_spec("ncp-ib"))
+    assert _resources_ok(values["controller"]["containers"]["computeDomain"])
+    assert _resources_ok(values["kubeletPlugin"]["containers"]["computeDomains"])
+    # the kubelet plugin's init container: no template reads kubeletPlugin.containers.init, so no value is set and
+    # the rule exempts exactly that container
+    assert "init" not in values["kubeletPlugin"]["containers"]
+    from tests.policies.plans import container, deployment, violations
+
+    pod = {
+        "initContainers": [{"name": "init-container", "image": "nvcr.io/nvidia/k8s-dra-driver-gpu:v0.4.1"}],
+        "containers": [container()],
+    }
+    assert (
+        violations("container-resources", deployment("nvidia-dra-driver-gpu-kubelet-plugin", "nvidia-dra-driver", pod))
+        == []
+    )
