@@ -287,7 +287,22 @@ class LocalCluster:
                 "--feature-gates=DynamicResourceAllocation=true",
             ],
         )
-        self._spawn("kube-scheduler", [kc, "--leader-elect=false", "--secure-port=0"])
+        # A second profile named like the KAI Scheduler: pods that name `kai-scheduler` (KAI queues, Grove) are
+        # placed by the default plugins, since KAI's own scheduler (deployed by its operator) does not run here.
+        # KAI's queue and gang semantics are therefore not verified.
+        scheduler_config = self.work / "scheduler.yaml"
+        scheduler_config.write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "kubescheduler.config.k8s.io/v1",
+                    "kind": "KubeSchedulerConfiguration",
+                    "clientConnection": {"kubeconfig": str(self.kubeconfig)},
+                    "leaderElection": {"leaderElect": False},
+                    "profiles": [{"schedulerName": "default-scheduler"}, {"schedulerName": "kai-scheduler"}],
+                }
+            )
+        )
+        self._spawn("kube-scheduler", [f"--config={scheduler_config}", "--secure-port=0"])
         # No Stage objects in the config: KWOK falls back to its built-in node (init, heartbeat) and pod (ready,
         # complete for Job pods, delete) stages (sigs.k8s.io/kwok pkg/kwok/cmd/root.go, getDefault*Stages).
         kwok_config = self.work / "kwok.yaml"

@@ -19,6 +19,9 @@ behaviour was *not* verified:
   resource, with the pod labels the chart's Services select (prometheus-operator pkg/prometheus/statefulset.go,
   pkg/alertmanager/statefulset.go); here a one-replica StatefulSet with those labels is created per resource, so
   the Services get endpoints as on a real cluster (the provider awaits them) and GC removes it with its owner.
+* `nv-ipam-crds`: the Network Operator deploys NV-IPAM, CRDs included, when a NicClusterPolicy enables `nvIpam`
+  (Mellanox/network-operator manifests/state-nv-ipam-cni); here the pinned NV-IPAM CRDs
+  (../shared/upstream/crds/nvidia-k8s-ipam) are created once such a policy exists.
 * `webhooks`: the operators' admission webhook servers, see WebhookServer below.
 * `dynamo-crds`: the Dynamo operator's `crd-apply` init container applies the operator's CRDs before the manager
   starts (dynamo-platform chart, components/operator/templates/deployment.yaml); here the pinned upstream CRDs
@@ -61,6 +64,7 @@ class Emulators:
             "runtime-class": 0,
             "prometheus-operator": 0,
             "dynamo-crds": 0,
+            "nv-ipam-crds": 0,
         }
         self.errors: list[str] = []
         self._stop = threading.Event()
@@ -87,6 +91,7 @@ class Emulators:
                 self.runtime_class,
                 self.prometheus_operator,
                 self.dynamo_crds,
+                self.nv_ipam_crds,
                 self.inject_ca,
             ):
                 try:
@@ -186,6 +191,33 @@ class Emulators:
                 continue
             self.core.patch_node(node, {"metadata": {"labels": {ACCEPTANCE_LABEL: "passed"}}})
             self.done["acceptance"] += 1
+
+    def nv_ipam_crds(self) -> None:
+        from kubernetes import client
+
+        if self.done["nv-ipam-crds"]:
+            return
+        try:
+            policies = self.custom.list_cluster_custom_object("mellanox.com", "v1alpha1", "nicclusterpolicies")["items"]
+        except client.ApiException as exc:
+            if exc.status == 404:
+                return
+            raise
+        if not any((p.get("spec") or {}).get("nvIpam") for p in policies):
+            return
+        for path in sorted((self.crd_dir.parent / "nvidia-k8s-ipam").glob("*.yaml")):
+            for doc in yaml.safe_load_all(path.read_text()):
+                if not doc or doc.get("kind") != "CustomResourceDefinition":
+                    continue
+                self.operator_objects.add(
+                    ("apiextensions.k8s.io", "CustomResourceDefinition", "", doc["metadata"]["name"])
+                )
+                try:
+                    self.ext.create_custom_resource_definition(doc)
+                except client.ApiException as exc:
+                    if exc.status != 409:
+                        raise
+                self.done["nv-ipam-crds"] += 1
 
     def inject_ca(self) -> None:
         if self.webhooks is not None:
