@@ -391,12 +391,23 @@ class WebhookServer:
                 review = json.loads(body or b"{}")
                 key = f"{self.headers.get('Host', '').split(':')[0]}{self.path.split('?', 1)[0]}"
                 calls[key] = calls.get(key, 0) + 1
-                uid = (review.get("request") or {}).get("uid", "")
+                request = review.get("request") or {}
+                if review.get("kind") == "ConversionReview":
+                    # CRD conversion: the objects with the requested apiVersion, fields unchanged (the operator's
+                    # real conversion between its versions is not verified)
+                    desired = request.get("desiredAPIVersion", "")
+                    response = {
+                        "uid": request.get("uid", ""),
+                        "result": {"status": "Success"},
+                        "convertedObjects": [{**o, "apiVersion": desired} for o in request.get("objects") or []],
+                    }
+                else:
+                    response = {"uid": request.get("uid", ""), "allowed": True}
                 out = json.dumps(
                     {
                         "apiVersion": review.get("apiVersion", "admission.k8s.io/v1"),
-                        "kind": "AdmissionReview",
-                        "response": {"uid": uid, "allowed": True},
+                        "kind": review.get("kind", "AdmissionReview"),
+                        "response": response,
                     }
                 ).encode()
                 self.send_response(200)
@@ -491,6 +502,18 @@ class WebhookServer:
             if ops:
                 patchers[kind](cfg.metadata.name, ops)
             self.injected.add(key)
+        # CRDs converted by a webhook Service (the Dynamo operator patches its CA in, as for its admission webhooks)
+        ext = client.ApiextensionsV1Api(self.api_client)
+        for crd in ext.list_custom_resource_definition().items:
+            conv = crd.spec.conversion
+            hook = conv.webhook if conv is not None and conv.strategy == "Webhook" else None
+            if hook is None or hook.client_config is None or hook.client_config.service is None:
+                continue
+            if hook.client_config.ca_bundle != bundle:
+                ext.patch_custom_resource_definition(
+                    crd.metadata.name,
+                    [{"op": "add", "path": "/spec/conversion/webhook/clientConfig/caBundle", "value": bundle}],
+                )
 
     def stop(self) -> None:
         self._httpd.shutdown()
