@@ -80,7 +80,30 @@ def kai_values() -> dict[str, Any]:
     policy pack's `container-resources` sees the chart's kai-operator Deployment; found by `make e2e`). Reader:
     templates/services/operator.yaml (`.Values.operator.resources`); the operator in turn sizes the scheduler
     components it deploys from its own config. Tenant queues are created by the tenancy layer."""
-    return {"operator": _resources("50m", "128Mi", "512Mi")}
+    return {
+        "operator": _resources("50m", "128Mi", "512Mi"),
+        # The chart creates the reservation Namespace and ServiceAccount only while Helm's `lookup` does not find
+        # them (templates/services/resourcereservation-{namespace,serviceaccount}.yaml); the provider's render
+        # looks them up, so the next `pulumi up` would delete them (found by `make e2e`). The stack creates them
+        # (`kai_reservation_objects`).
+        "global": {"resourceReservation": {"createNamespace": False, "createServiceAccount": False}},
+    }
+
+
+KAI_RESERVATION = "kai-resource-reservation"  # the chart's global.resourceReservation.namespace / serviceAccount
+
+
+def kai_reservation_objects() -> list[dict[str, Any]]:
+    """The Namespace and ServiceAccount KAI's resource-reservation pods use, as the chart would render them."""
+    labels = {"app.kubernetes.io/managed-by": "inference-ra"}
+    return [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": KAI_RESERVATION, "labels": labels}},
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": KAI_RESERVATION, "namespace": KAI_RESERVATION, "labels": labels},
+        },
+    ]
 
 
 def grove_values(spec: StackSpec) -> dict[str, Any]:

@@ -23,12 +23,15 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
         return
     charts: list[pulumi.Resource] = []
     if dynamo.kai_scheduler:
+        ns_obj, sa_obj = platform.kai_reservation_objects()
+        reservation_ns = kobj.apply(ns_obj, ctx.k8s_opts(parent))
+        reservation = [reservation_ns, kobj.apply(sa_obj, ctx.k8s_opts(parent, depends_on=[reservation_ns]))]
         kai = kobj.chart(
             "kai-scheduler",
             chart_ref=CHARTS["kai-scheduler"],
             namespace=platform.KAI_NAMESPACE,
             values=platform.kai_values(),
-            opts=ctx.k8s_opts(parent, namespace=platform.KAI_NAMESPACE),
+            opts=ctx.k8s_opts(parent, depends_on=reservation, namespace=platform.KAI_NAMESPACE),
         )
         ctx.handles["kai_scheduler"] = kai
         charts.append(kai)

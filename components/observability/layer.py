@@ -28,9 +28,9 @@ NODE_EXPORTER_NAMESPACE = "kube-system"  # a namespace that enforces the `privil
 
 
 # Grafana's admin credentials: a Secret of this stack, from the stack secret `grafanaAdminPassword`, that the chart
-# reads (`grafana.admin.existingSecret`). Left to the chart, the password is `randAlphaNum` on every render (Helm's
-# `lookup` of the existing Secret finds nothing in the provider's client-side render: grafana
-# templates/_helpers.tpl "grafana.password"), so each `pulumi up` rotated it and restarted Grafana (`make e2e`).
+# reads (`grafana.admin.existingSecret`). Left to the chart, the password is `randAlphaNum` unless Helm's `lookup`
+# finds the Secret (grafana templates/_helpers.tpl "grafana.password"); the render after `pulumi up` differed from
+# the applied one, so every preview showed a `checksum/secret` change and every `up` restarted Grafana (`make e2e`).
 GRAFANA_ADMIN_SECRET = "grafana-admin"
 GRAFANA_ADMIN = {"existingSecret": GRAFANA_ADMIN_SECRET, "userKey": "admin-user", "passwordKey": "admin-password"}
 GRAFANA_ADMIN_USER = "admin"

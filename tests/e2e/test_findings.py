@@ -212,3 +212,22 @@ def test_dra_driver_containers_get_resources() -> None:
         violations("container-resources", deployment("nvidia-dra-driver-gpu-kubelet-plugin", "nvidia-dra-driver", pod))
         == []
     )
+
+
+def test_kai_reservation_namespace_and_account_are_the_stacks_not_lookup_gated() -> None:
+    """Finding (ncp-ib): right after `pulumi up`, `pulumi preview --expect-no-changes` planned to delete the KAI
+    chart's `kai-resource-reservation` Namespace and ServiceAccount: the chart renders them only while Helm's
+    `lookup` does not find them (templates/services/resourcereservation-{namespace,serviceaccount}.yaml), and the
+    provider's render does look them up in the cluster, so the second `up` would delete the ServiceAccount KAI's
+    reservation pods run as. The stack now creates both itself and turns the chart's creation off
+    (`global.resourceReservation.createNamespace/createServiceAccount: false`)."""
+    from serving.platform import kai_values
+
+    reservation = kai_values()["global"]["resourceReservation"]
+    assert reservation == {"createNamespace": False, "createServiceAccount": False}
+    plan = shipped_plan("ncp-ib")
+    by_name = {(r.type, r.name): r for r in plan.resources}
+    ns = by_name[("kubernetes:core/v1:Namespace", "kai-resource-reservation")]
+    sa = by_name[("kubernetes:core/v1:ServiceAccount", "kai-resource-reservation/kai-resource-reservation")]
+    chart = by_name[("kubernetes:helm.sh/v4:Chart", "kai-scheduler")]
+    assert {ns.urn, sa.urn} <= set(chart.depends_on)
