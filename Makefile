@@ -18,7 +18,7 @@ export INFERENCE_RA_CRD_DIR ?= $(UPSTREAM)/crds
 export INFERENCE_RA_CHART_VALUES_DIR ?= $(UPSTREAM)/chart-values
 export INFERENCE_RA_CHARTS_DIR ?= $(UPSTREAM)/charts
 
-.PHONY: venv dev lock synth test fuzz golden docs lint validate check fmt clean
+.PHONY: venv dev lock synth test fuzz golden docs lint validate check fmt clean tools e2e
 
 venv: $(RUNTIME_STAMP)
 dev: $(STAMP)
@@ -92,6 +92,16 @@ lint: $(STAMP)
 fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# The real engine's binaries (etcd, Kubernetes control plane, KWOK, Pulumi CLI, Python language host, Kubernetes
+# provider) from the pinned Go modules under tools/, into .tools/bin (git-ignored); see tools/README.md.
+tools:
+	bash tools/build.sh
+
+# `pulumi preview/up/refresh/destroy` for real against a local API server, per existing-cluster stack; writes
+# out/e2e/summary.json and exits non-zero if any step failed (tests/e2e/run.py). Not part of `make test`.
+e2e: $(STAMP) tools
+	$(BIN)/python -m tests.e2e
 
 clean:
 	rm -rf out .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis $(CHECKOV_VENV)

@@ -59,7 +59,7 @@ def namespace_pss_level(spec: StackSpec, namespace: str) -> str:
 
 
 def chart_only_namespaces(spec: StackSpec) -> set[str]:
-    return {spec.serving.dynamo.namespace, "kai-scheduler", "grove-system", KEDA_NAMESPACE}
+    return {spec.serving.dynamo.namespace, "kai-scheduler", "kai-resource-reservation", "grove-system", KEDA_NAMESPACE}
 
 
 def kubernetes_namespace_labels(spec: StackSpec, namespace: str) -> dict[str, str]:
@@ -89,6 +89,9 @@ def namespaces_for(spec: StackSpec) -> list[str]:
     names.update(t.namespace for t in spec.serving.triton)
     if spec.serving.models and spec.serving.dynamo.kai_scheduler:
         names.add("kai-scheduler")  # KAI Scheduler release (serving/platform.py)
+        names.add(
+            "kai-resource-reservation"
+        )  # its reservation pods; the stack owns it (serving/platform.py kai_values)
     if spec.serving.models and spec.serving.dynamo.grove:
         names.add("grove-system")  # Grove operator release (serving/platform.py)
     if any(m.autoscaling.mode == "keda" for m in spec.serving.models):

@@ -42,7 +42,7 @@ class Layer(pulumi.ComponentResource):
 #                  reads network(subnet_ids_by_az, efa_security_group_id), cluster(k8s_provider, eks.cluster_name,
 #                    eks.cluster_security_group_id, eks.node_role_arn, eks.node_role_attachments), namespaces(by_name)
 #   fabric         networking.fabric:build -> FabricOutputs
-#                  reads cluster(k8s_provider), namespaces(by_name)
+#                  reads cluster(k8s_provider), namespaces(by_name), compute(gpu_operator)
 #   storage        storage.layer:build -> StorageOutputs
 #                  reads network(vpc_id, private_subnet_ids, subnet_ids_by_az, efa_security_group_id),
 #                    cluster(k8s_provider, eks.oidc_provider_arn, eks.oidc_issuer), namespaces(by_name),
@@ -66,8 +66,8 @@ class Layer(pulumi.ComponentResource):
 #                    kv_disk_classes), acceptance(gates, node_selectors), observability(prometheus_url,
 #                    prometheus_stack), scheduling(kai_scheduler, grove), optimization(jobs)
 #   autoscaling    serving.keda:build
-#                  reads cluster(k8s_provider), namespaces(by_name), observability(prometheus_url), serving(graphs,
-#                    scaled_components, served_model_names)
+#                  reads cluster(k8s_provider), namespaces(by_name), observability(prometheus_url, prometheus_stack),
+#                    serving(graphs, scaled_components, served_model_names)
 #   triton         serving.triton:build
 #                  reads cluster(k8s_provider), namespaces(by_name), storage(model_cache_claims,
 #                    model_reader_role_arn)

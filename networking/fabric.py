@@ -81,12 +81,17 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> FabricOutputs:
 def _network_operator(ctx: PlatformContext, parent: pulumi.Resource) -> None:
     spec = ctx.spec
     ns = nop.NETWORK_NAMESPACE
+    # The chart renders a NodeFeatureRule (templates/nodefeaturerules.yaml). When the GPU Operator deploys NFD,
+    # its CRDs come from that chart's node-feature-discovery subchart: render this chart after it, or the provider
+    # cannot tell the rule's scope ("failed to determine if the following GVK is namespaced", found by `make e2e`;
+    # pulumi/pulumi-kubernetes#3176).
+    deps = [ctx.compute.gpu_operator] if gpu_operator_deploys_nfd(spec) else []
     chart = kobj.chart(
         "network-operator",
         chart_ref=CHARTS["network-operator"],
         namespace=ns,
         values=nop.chart_values(spec),
-        opts=ctx.k8s_opts(parent, namespace=ns),
+        opts=ctx.k8s_opts(parent, depends_on=deps, namespace=ns),
     )
     policy = kobj.apply(nop.nic_cluster_policy(spec), ctx.k8s_opts(parent, depends_on=[chart]))
     pools = [kobj.apply(m, ctx.k8s_opts(parent, depends_on=[chart], namespace=ns)) for m in nop.ip_pools(spec)]

@@ -15,13 +15,31 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
 
 from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402
+from pulumi_policy import policy as _analyzer  # noqa: E402
 
-from policies.crossguard import build_policies, stack_settings  # noqa: E402
+from policies.crossguard import LiveSettings, build_policies, configure_stack  # noqa: E402
+from policies.registry import resolve  # noqa: E402
+
+_live = LiveSettings(resolve())
+_policies = build_policies(_live)
+
+# The engine sends the stack's config in ConfigureStack, before it asks for the policies; pulumi_policy (1.21)
+# accepts that call and drops the config, so take it here. An error (config the program rejects too) fails the
+# call, and with it the preview: the pack never runs on defaults it was not configured with.
+_configure_stack = _analyzer._PolicyAnalyzerServicer.ConfigureStack
+
+
+def _configure(self, request, context):  # type: ignore[no-untyped-def]
+    configure_stack(_policies, _live, dict(request.config))
+    return _configure_stack(self, request, context)
+
+
+_analyzer._PolicyAnalyzerServicer.ConfigureStack = _configure  # type: ignore[method-assign]
 
 PolicyPack(
     name="inference-ra",
     description="GPU inference platform guardrails: GPU pools and workloads, pod security, images, encryption, "
     "network exposure, serving resilience and cost.",
     enforcement_level=EnforcementLevel.ADVISORY,
-    policies=build_policies(stack_settings()),
+    policies=_policies,
 )

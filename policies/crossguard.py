@@ -4,14 +4,18 @@ Importable without starting anything (tests build the policies and call `validat
 `ResourceValidationArgs`); only `policies/__main__.py` hands them to `PolicyPack`, whose constructor serves forever.
 
 Levels and config: the rule's default, then the stack's `inference-ra:policy` key and what follows from the rest of
-the stack config (read at pack start: the Pulumi CLI gives policy packs the stack's config), then whatever
-`--policy-pack-config` / the Pulumi Cloud policy group sets, which CrossGuard applies on top.
+the stack config, then whatever `--policy-pack-config` / the Pulumi Cloud policy group sets, which CrossGuard applies
+on top. The engine sends the stack's config in the analyzer's ConfigureStack call, before it asks for the
+policies (pkg/resource/plugin/analyzer_plugin.go, NewPolicyAnalyzer); pulumi_policy accepts that call and drops
+the config, so policies/__main__.py hands it to `configure_stack` (found by `make e2e`: reading it from the
+environment, as before, never saw it).
 """
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Mapping
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pulumi_policy import (
@@ -58,30 +62,45 @@ def plain(value: Any) -> Any:
     return target
 
 
-def stack_settings() -> Settings:
-    """Settings from the stack config the CLI passes to the pack; defaults when there is none (or it's invalid,
-    in which case the program itself fails on the same config)."""
-    try:
-        import pulumi
+@dataclass
+class LiveSettings:
+    """The settings the policies read at validation time; `configure_stack` replaces them with the stack's."""
 
-        for key, val in pulumi.runtime.get_config_env().items():
-            pulumi.runtime.set_config(key, val)
-        from components.loader import spec_from_pulumi_config
-        from policies.runner import settings_for
-
-        return settings_for(spec_from_pulumi_config())
-    except Exception as exc:  # no stack config (pack run alone) or config the program rejects anyway
-        print(f"inference-ra policy pack: using default levels and config ({exc})".splitlines()[0], file=sys.stderr)
-        return resolve()
+    settings: Settings
 
 
-def _merged(settings: Settings, rule: Rule, args: ResourceValidationArgs | StackValidationArgs) -> dict[str, Any]:
-    cfg = dict(settings.configs[rule.name])
+def settings_from_stack_config(config: Mapping[str, str]) -> Settings:
+    """Settings of the stack whose config (`namespace:key` -> value, objects JSON-encoded) the engine sent.
+    Raises SpecError / PolicyConfigError for config the program itself rejects (fail closed)."""
+    from components.loader import NAMESPACE, spec_from_mapping
+    from policies.runner import settings_for
+
+    data: dict[str, Any] = {}
+    for key, raw in config.items():
+        namespace, _, name = key.partition(":")
+        if namespace != NAMESPACE:
+            continue
+        try:
+            data[name] = json.loads(raw)
+        except ValueError:
+            data[name] = raw
+    return settings_for(spec_from_mapping(data, region=config.get("aws:region"), source="stack config"))
+
+
+def configure_stack(policies: Sequence[Policy], live: LiveSettings, config: Mapping[str, str]) -> None:
+    """Apply the stack's config: levels onto the policies, rule config into `live`."""
+    live.settings = settings_from_stack_config(config)
+    for policy in policies:
+        policy.enforcement_level = EnforcementLevel(live.settings.levels[policy.name])
+
+
+def _merged(live: LiveSettings, rule: Rule, args: ResourceValidationArgs | StackValidationArgs) -> dict[str, Any]:
+    cfg = dict(live.settings.configs[rule.name])
     cfg.update(plain(args.get_config() or {}))
     return cfg
 
 
-def _resource_validate(rule: Rule, settings: Settings) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
+def _resource_validate(rule: Rule, settings: LiveSettings) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
     def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
         ctx = RuleContext(
             config=_merged(settings, rule, args), protect=bool(args.opts.protect), urn=args.urn, name=args.name
@@ -92,7 +111,7 @@ def _resource_validate(rule: Rule, settings: Settings) -> Callable[[ResourceVali
     return validate
 
 
-def _stack_validate(rule: Rule, settings: Settings) -> Callable[[StackValidationArgs, ReportViolation], None]:
+def _stack_validate(rule: Rule, settings: LiveSettings) -> Callable[[StackValidationArgs, ReportViolation], None]:
     def validate(args: StackValidationArgs, report: ReportViolation) -> None:
         resources = [
             Resource(
@@ -118,9 +137,10 @@ def _schema(rule: Rule) -> PolicyConfigSchema | None:
     return PolicyConfigSchema(properties={k: dict(v) for k, v in rule.config_schema.items()})
 
 
-def build_policies(settings: Settings | None = None) -> list[Policy]:
+def build_policies(settings: Settings | LiveSettings | None = None) -> list[Policy]:
     """One CrossGuard policy per registered rule, at the stack's level, with its config schema."""
-    settings = settings or resolve()
+    live = settings if isinstance(settings, LiveSettings) else LiveSettings(settings or resolve())
+    settings = live.settings
     policies: list[Policy] = []
     for name, rule in sorted(load_rules().items()):
         common: dict[str, Any] = {
@@ -133,7 +153,7 @@ def build_policies(settings: Settings | None = None) -> list[Policy]:
             "remediation_steps": rule.remediation or None,
         }
         if rule.kind == "resource":
-            policies.append(ResourceValidationPolicy(validate=_resource_validate(rule, settings), **common))
+            policies.append(ResourceValidationPolicy(validate=_resource_validate(rule, live), **common))
         else:
-            policies.append(StackValidationPolicy(validate=_stack_validate(rule, settings), **common))
+            policies.append(StackValidationPolicy(validate=_stack_validate(rule, live), **common))
     return policies

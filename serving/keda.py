@@ -172,12 +172,16 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> None:
     models = keda_models(spec)
     if not models:
         return
+    # The chart renders ServiceMonitors when monitors are on: their CRDs come from kube-prometheus-stack when the
+    # stack deploys it. Render after it, or the provider cannot tell the monitors' scope ("failed to determine if
+    # the following GVK is namespaced", found by `make e2e`; pulumi-kubernetes#3176).
+    obs = ctx.observability.prometheus_stack
     chart = kobj.chart(
         "keda",
         chart_ref=CHARTS["keda"],
         namespace=KEDA_NAMESPACE,
         values=chart_values(spec),
-        opts=ctx.k8s_opts(parent, namespace=KEDA_NAMESPACE),
+        opts=ctx.k8s_opts(parent, depends_on=[obs] if obs is not None else [], namespace=KEDA_NAMESPACE),
     )
     server = prometheus_url(spec, ctx.observability.prometheus_url)
     serving = ctx.serving

@@ -58,12 +58,33 @@ def platform_values(spec: StackSpec, prometheus: str | None = None) -> dict[str,
 def kai_values() -> dict[str, Any]:
     """KAI Scheduler chart values: the release defaults, except that the `kai-config` Config CR (from which the KAI
     operator deploys the scheduler) is a release object instead of the output of a post-install hook Job that
-    helm.v4.Chart never runs (upstream's GitOps mode), and no Kueue topology migration hook. Tenant queues are
-    created by the tenancy layer. components/catalog/versions.py records the decision."""
+    helm.v4.Chart never runs (upstream's GitOps mode), no Kueue topology migration hook, and the resource-reservation
+    Namespace and ServiceAccount owned by the stack: the chart renders them only while Helm's `lookup` does not find
+    them (templates/services/resourcereservation-{namespace,serviceaccount}.yaml), so the provider's render on the
+    next `pulumi up` would delete them (found by `make e2e`). Tenant queues are created by the tenancy layer.
+    components/catalog/versions.py records the decision."""
     return {
         "kaiConfigDeployer": {"enabled": False},
         "kaiConfig": {"render": True},
         "topologyMigration": {"enabled": False},
+        "global": {"resourceReservation": {"createNamespace": False, "createServiceAccount": False}},
+    }
+
+
+KAI_RESERVATION = "kai-resource-reservation"  # the chart's global.resourceReservation.namespace / serviceAccount
+
+
+def kai_reservation_service_account() -> dict[str, Any]:
+    """The ServiceAccount KAI's resource-reservation pods use, as the chart would render it (its Namespace is one of
+    the stack's namespaces: components/namespaces.py)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {
+            "name": KAI_RESERVATION,
+            "namespace": KAI_RESERVATION,
+            "labels": {"app.kubernetes.io/managed-by": "inference-ra"},
+        },
     }
 
 

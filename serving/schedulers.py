@@ -26,12 +26,14 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> SchedulingOutputs:
     kai: pulumi.Resource | None = None
     grove: pulumi.Resource | None = None
     if dynamo.kai_scheduler:
+        reservation_sa = platform.kai_reservation_service_account()
+        reservation = [kobj.apply(reservation_sa, ctx.k8s_opts(parent, namespace=platform.KAI_RESERVATION))]
         kai = kobj.chart(
             "kai-scheduler",
             chart_ref=CHARTS["kai-scheduler"],
             namespace=platform.KAI_NAMESPACE,
             values=platform.kai_values(),
-            opts=ctx.k8s_opts(parent, namespace=platform.KAI_NAMESPACE),
+            opts=ctx.k8s_opts(parent, depends_on=reservation, namespace=platform.KAI_NAMESPACE),
         )
         charts.append(kai)
     if dynamo.grove:

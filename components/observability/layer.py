@@ -26,6 +26,26 @@ from components.outputs import ObservabilityOutputs
 from components.spec import StackSpec
 
 RELEASE = "kube-prometheus-stack"
+
+# Grafana's admin credentials: a Secret of this stack, from the stack secret `grafanaAdminPassword`, that the chart
+# reads (`grafana.admin.existingSecret`). Left to the chart, the password is `randAlphaNum` unless Helm's `lookup`
+# finds the Secret (grafana templates/_helpers.tpl "grafana.password"); the render after `pulumi up` differed from
+# the applied one, so every preview showed a `checksum/secret` change and every `up` restarted Grafana (`make e2e`).
+GRAFANA_ADMIN_SECRET = "grafana-admin"
+GRAFANA_ADMIN = {"existingSecret": GRAFANA_ADMIN_SECRET, "userKey": "admin-user", "passwordKey": "admin-password"}
+GRAFANA_ADMIN_USER = "admin"
+
+
+def grafana_admin_secret(namespace: str, password: Any) -> kobj.Manifest:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": kobj.metadata(GRAFANA_ADMIN_SECRET, namespace, {"app.kubernetes.io/name": "grafana"}),
+        "type": "Opaque",
+        "stringData": {GRAFANA_ADMIN["userKey"]: GRAFANA_ADMIN_USER, GRAFANA_ADMIN["passwordKey"]: password},
+    }
+
+
 GPU_OPERATOR_NAMESPACE = "gpu-operator"
 
 
@@ -71,6 +91,7 @@ def chart_values(spec: StackSpec) -> dict[str, Any]:
         "grafana": {
             "enabled": obs.grafana,
             "defaultDashboardsEnabled": True,
+            "admin": dict(GRAFANA_ADMIN),
             "sidecar": {
                 "dashboards": {
                     "enabled": True,
@@ -117,12 +138,23 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> ObservabilityOutputs
     chart: pulumi.Resource | None = None
     if obs.prometheus.mode == "deploy":
         block = ctx.storage.block_storage_class  # its claim's StorageClass (aws)
+        chart_deps: list[pulumi.Resource] = [block] if block is not None else []
+        if obs.grafana:
+            password = ctx.secrets.get("grafanaAdminPassword")
+            if password is None:
+                raise pulumi.RunError(
+                    "Grafana needs its admin password as a stack secret: "
+                    "pulumi config set --secret inference-ra:grafanaAdminPassword <password> "
+                    "(or set observability.grafana: false)"
+                )
+            secret = grafana_admin_secret(ns, pulumi.Output.secret(password))
+            chart_deps.append(kobj.apply(secret, ctx.k8s_opts(parent, namespace=ns)))
         chart = kobj.chart(
             RELEASE,
             chart_ref=CHARTS["kube-prometheus-stack"],
             namespace=ns,
             values=chart_values(spec),
-            opts=ctx.k8s_opts(parent, namespace=ns, depends_on=[block] if block is not None else []),
+            opts=ctx.k8s_opts(parent, namespace=ns, depends_on=chart_deps),
         )
         deps.append(chart)
     if obs.prometheus.operator_crds or obs.prometheus.mode == "deploy":

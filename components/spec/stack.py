@@ -30,7 +30,7 @@ TOP_LEVEL_KEYS: tuple[str, ...] = (
     "images",
 )
 # Secret config keys (Pulumi secrets; never part of the spec, never rendered in plain text).
-SECRET_KEYS: tuple[str, ...] = ("hfToken", "ngcToken", "kubeconfig")
+SECRET_KEYS: tuple[str, ...] = ("hfToken", "ngcToken", "kubeconfig", "grafanaAdminPassword")
 
 
 class StackSpec(SpecModel):

@@ -350,7 +350,9 @@ def test_rejects_unknown_region() -> None:
 def test_rejects_availability_zone_of_another_region() -> None:
     with pytest.raises(SpecError) as err:
         spec_from_mapping(stack_mapping("aws-h100"), region="us-west-2")
-    assert "inference-ra:network.availabilityZones[0]: is not an availability zone of region us-west-2" in str(err.value)
+    assert "inference-ra:network.availabilityZones[0]: is not an availability zone of region us-west-2" in str(
+        err.value
+    )
 
 
 def test_prices_say_which_region_they_come_from() -> None:
