@@ -61,6 +61,22 @@ class Architecture:
     def weights_bytes(self, weights_dtype: str) -> int:
         return int(self.params_b * 1e9 * DTYPE_BYTES[weights_dtype])
 
+    def expert_params(self) -> tuple[float, float]:
+        """(one routed expert's parameters, all routed experts' parameters); (0, 0) for a dense model. From the
+        totals: per_expert = (total - active) / (E - k)."""
+        if not self.is_moe:
+            return 0.0, 0.0
+        per_expert = (self.params_b - self.active_params_b) * 1e9 / (self.experts - self.experts_per_token)
+        return per_expert, per_expert * self.experts
+
+    def weights_bytes_per_gpu(self, weights_dtype: str, tp: int = 1, pp: int = 1, dp: int = 1) -> float:
+        """Weight bytes on each GPU of a replica of tp x pp x dp GPUs: the non-expert part is sharded over a DP
+        rank's tp x pp GPUs (and replicated on every DP rank), the routed experts over all tp x pp x dp GPUs
+        (vLLM data/expert-parallel deployment docs; the planner and the spec rule weights-fit-hbm both use this)."""
+        _, experts = self.expert_params()
+        b = DTYPE_BYTES[weights_dtype]
+        return (self.params_b * 1e9 - experts) * b / (tp * pp) + experts * b / (tp * pp * dp)
+
 
 _HF = "Hugging Face config.json of "
 

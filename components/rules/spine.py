@@ -175,8 +175,8 @@ def weights_per_gpu_bytes(spec: StackSpec, m: ModelSpec, w: WorkerSpec) -> int |
     arch = spec.architecture(m)
     if arch is None:
         return None
-    shards = w.tensor_parallel * w.pipeline_parallel * (w.data_parallel if w.expert_parallel else 1)
-    return arch.weights_bytes(m.weights_dtype) // shards
+    # non-expert weights replicated on every DP rank, routed experts over all the replica's GPUs (as the planner)
+    return int(arch.weights_bytes_per_gpu(m.weights_dtype, w.tensor_parallel, w.pipeline_parallel, w.data_parallel))
 
 
 def gpu_kv_bytes_per_replica(spec: StackSpec, m: ModelSpec, w: WorkerSpec) -> int | None:

@@ -97,19 +97,14 @@ def _embedding_params(arch: Architecture) -> float:
 def expert_params(arch: Architecture) -> tuple[float, float]:
     """(one routed expert's parameters, all routed experts' parameters); (0, 0) for a dense model. From the
     catalog's totals: per_expert = (total - active) / (E - k)."""
-    if not arch.is_moe:
-        return 0.0, 0.0
-    per_expert = (arch.params_b - arch.active_params_b) * 1e9 / (arch.experts - arch.experts_per_token)
-    return per_expert, per_expert * arch.experts
+    return arch.expert_params()
 
 
 def weights_per_gpu_bytes(arch: Architecture, dtype: str, par: int | Parallel) -> float:
     """Weight bytes on each GPU of a replica: the non-expert part is sharded over a DP rank's tp x pp GPUs (and
     replicated on every DP rank), the routed experts over all tp x pp x dp GPUs."""
     p = as_parallel(par)
-    _, experts = expert_params(arch)
-    b = DTYPE_BYTES[dtype]
-    return (arch.params_b * 1e9 - experts) * b / p.rank_gpus + experts * b / p.gpus
+    return arch.weights_bytes_per_gpu(dtype, p.tp, p.pp, p.dp)
 
 
 def streamed_weight_bytes(arch: Architecture, dtype: str, batch: float) -> float:

@@ -76,3 +76,21 @@ def test_accepts_benchmark_with_slo(stack: str) -> None:
     cfg = config(stack)
     cfg["inference-ra:serving"]["models"][0]["benchmark"] = {"enabled": True, "concurrency": [1, 4]}
     assert problems(cfg) == []
+
+
+def test_rule_weights_per_gpu_replicate_the_non_expert_part_on_every_dp_rank() -> None:
+    """weights-fit-hbm and the KV rules count what the planner counts: DeepSeek-R1 FP8 at TP1 x DP8 with expert
+    parallelism holds its attention/shared weights whole on every GPU and 1/8 of the routed experts (~98 GB), not
+    1/8 of everything (84 GB, what the rule counted before)."""
+    from components.catalog import ARCHITECTURES
+    from components.rules.spine import weights_per_gpu_bytes
+    from components.spec.serving import WorkerSpec
+    from serving.planner.model import Parallel
+    from serving.planner.model import weights_per_gpu_bytes as planner_weights
+
+    s = spec(config("ncp-ib"))
+    m = s.serving.models[0].model_copy(update={"architecture": "deepseek-r1", "weights_dtype": "fp8"})
+    w = WorkerSpec(tensor_parallel=1, data_parallel=8, expert_parallel=True)
+    r1 = ARCHITECTURES["deepseek-r1"]
+    assert weights_per_gpu_bytes(s, m, w) == int(planner_weights(r1, "fp8", Parallel(tp=1, dp=8, ep=True)))
+    assert 97e9 < weights_per_gpu_bytes(s, m, w) < 99e9  # type: ignore[operator]
