@@ -132,9 +132,15 @@ def _stack_validate(rule: Rule, settings: LiveSettings) -> Callable[[StackValida
 
 
 def _schema(rule: Rule) -> PolicyConfigSchema | None:
+    """The rule's config schema without its defaults. The engine fills every schema default into the config it
+    hands each policy (pkg/resource/analyzer/config.go `createConfigWithDefaults`, then `--policy-pack-config` on
+    top), and `_merged` lays that config over the stack's settings: a default there would overwrite what the stack
+    derives (policy.allowedRegistries, declared pools, ...). The defaults already live in the stack's settings
+    (policies/registry.py `resolve`), so only explicit pack config reaches the rule over them (found by `make e2e`)."""
     if not rule.config_schema:
         return None
-    return PolicyConfigSchema(properties={k: dict(v) for k, v in rule.config_schema.items()})
+    properties = {k: {f: v for f, v in dict(prop).items() if f != "default"} for k, prop in rule.config_schema.items()}
+    return PolicyConfigSchema(properties=properties)
 
 
 def build_policies(settings: Settings | LiveSettings | None = None) -> list[Policy]:

@@ -124,3 +124,16 @@ def test_pack_module_builds_the_pack_without_serving(monkeypatch: pytest.MonkeyP
     assert built["name"] == "inference-ra"
     assert {p.name for p in built["policies"]} == set(load_rules())
     assert str(ROOT / "policies") not in sys.path  # policies/storage.py must not shadow the storage package
+
+
+def test_schemas_carry_no_defaults_the_engine_would_lay_over_the_stack_settings() -> None:
+    """The engine fills every schema default into the config it hands a policy (pkg/resource/analyzer/config.go
+    createConfigWithDefaults) and the pack lays that config over the stack's settings: with `default: []` in the
+    schema, `pulumi preview --policy-pack` refused every chart image of `dev` although its policy.allowedRegistries
+    admits them (found by `make e2e`). Defaults stay in the settings, the schema keeps types and descriptions."""
+    policies = build_policies(resolve())
+    for p in policies:
+        for key, prop in (p.config_schema.properties if p.config_schema else {}).items():
+            assert "default" not in prop, (p.name, key)
+    registries = _policy("images-allowed-registries", resolve()).config_schema.properties["allowedRegistries"]
+    assert registries["type"] == "array"
