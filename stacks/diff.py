@@ -5,41 +5,26 @@ destructive ones (replacement or deletion of stateful or capacity-bearing resour
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+from kubernetes.utils.quantity import parse_quantity
 
 from stacks.replacements import STATEFUL_TYPES
 from stacks.report import layer_of
 
-_QTY = re.compile(r"^(\d+(?:\.\d+)?)([KMGTPE]i?|[kmgtpe])?$")
-_UNITS = {
-    "": 1,
-    "k": 1e3,
-    "M": 1e6,
-    "G": 1e9,
-    "T": 1e12,
-    "P": 1e15,
-    "E": 1e18,
-    "Ki": 2**10,
-    "Mi": 2**20,
-    "Gi": 2**30,
-    "Ti": 2**40,
-    "Pi": 2**50,
-    "Ei": 2**60,
-}
-
-
 def quantity(value: Any) -> float | None:
-    """A Kubernetes quantity ("100Gi", "1T") or a number, in base units."""
+    """A Kubernetes quantity ("100Gi", "500m", "1e3") or a number, in base units; None for anything else. Parsed by
+    the Kubernetes client's `parse_quantity`, which follows apimachinery's resource.Quantity grammar."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
         return float(value)
-    m = _QTY.match(str(value))
-    return float(m.group(1)) * _UNITS[m.group(2) or ""] if m else None
+    try:
+        return float(parse_quantity(str(value)))
+    except (ValueError, ArithmeticError):
+        return None
 
 
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:

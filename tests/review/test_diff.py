@@ -168,6 +168,11 @@ def test_quantities() -> None:
     assert quantity("2Ti") == 2 * 2**40 and quantity("1T") == 1e12 and quantity(3) == 3.0 and quantity("x") is None
 
 
+def test_milli_and_exponent_quantities() -> None:
+    """CPU requests are milli-quantities ("500m"): the diff raised KeyError on them (found by `make e2e`)."""
+    assert quantity("500m") == 0.5 and quantity("1e3") == 1000.0 and quantity("1.5Gi") == 1.5 * 2**30
+
+
 def write_plan_dir(root: Path, p: dict[str, Any]) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "plan.json").write_text(json.dumps(p))
