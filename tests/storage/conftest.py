@@ -6,10 +6,14 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
+from components import platform
+from components.loader import read_stack_file
 from components.rules import RULES, Problem, load_rule_modules
 from components.spec import StackSpec
+from stacks.engine import Plan, synth
 
 STACKS = Path(__file__).resolve().parents[2] / "stacks"
 
@@ -34,3 +38,16 @@ def make_spec(name: str, **overrides: Any) -> StackSpec:
 def run_rule(name: str, spec: StackSpec) -> list[Problem]:
     load_rule_modules()
     return list(RULES[name](spec))
+
+
+@pytest.fixture(scope="session")
+def aws_plan() -> Plan:
+    """aws-h100 synthesized with stand-in network and cluster layers (tests/storage/network_standin.py)."""
+    mp = pytest.MonkeyPatch()
+    # pin the network layer's outputs and the cluster's OIDC provider to known values (stand-ins keep the contract)
+    standins = {"network": "tests.storage.network_standin:network", "cluster": "tests.storage.network_standin:cluster"}
+    mp.setattr(platform, "LAYERS", tuple((name, standins.get(name, target)) for name, target in platform.LAYERS))
+    try:
+        return synth(read_stack_file("aws-h100"))
+    finally:
+        mp.undo()

@@ -6,26 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
-from components import platform
 from components.loader import read_stack_file
 from stacks.engine import Plan, synth
 from tests.compute.conftest import one, resources, stack_mapping, synth_mapping
 
 PVC = "kubernetes:core/v1:PersistentVolumeClaim"
 SC = "kubernetes:storage.k8s.io/v1:StorageClass"
-
-
-@pytest.fixture(scope="module")
-def aws_plan() -> Plan:
-    mp = pytest.MonkeyPatch()
-    standins = {"network": "tests.storage.network_standin:network", "cluster": "tests.storage.network_standin:cluster"}
-    mp.setattr(platform, "LAYERS", tuple((name, standins.get(name, target)) for name, target in platform.LAYERS))
-    try:
-        return synth(read_stack_file("aws-h100"))
-    finally:
-        mp.undo()
 
 
 # ------------------------------------------------------------------------------- 5. KV disk on the NVMe array

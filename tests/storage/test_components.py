@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from components import platform
 from components.loader import read_stack_file
 from stacks.engine import Plan, synth
 from stacks.validate import Validator
@@ -24,18 +23,6 @@ def storage_resources(plan: Plan) -> list[Any]:
 def of_type(res: list[Any], type_: str) -> dict[str, Any]:
     """Resources of one type by name (names are unique per type, not across types)."""
     return {r.name: r for r in res if r.type == type_}
-
-
-@pytest.fixture(scope="module")
-def aws_plan() -> Plan:
-    mp = pytest.MonkeyPatch()
-    # pin the network layer's outputs and the cluster's OIDC provider to known values (stand-ins keep the contract)
-    standins = {"network": "tests.storage.network_standin:network", "cluster": "tests.storage.network_standin:cluster"}
-    mp.setattr(platform, "LAYERS", tuple((name, standins.get(name, target)) for name, target in platform.LAYERS))
-    try:
-        return synth(read_stack_file("aws-h100"))
-    finally:
-        mp.undo()
 
 
 @pytest.fixture(scope="module")

@@ -121,7 +121,7 @@ def test_rejects_gds_on_tcp_nfs() -> None:
 
 # ---- cold-start-budget ------------------------------------------------------------------------------------------
 def test_rejects_cold_start_the_filesystem_cannot_meet() -> None:
-    # Llama-3.3-70B fp8 = 70.6 GB; 2 replicas (prefill + decode) at once = 141.2 GB over
+    # Llama-3.3-70B fp8 = 70.6 GB; 3 replicas (2 prefill + 1 decode) at once = 211.8 GB over
     # 38400 GiB / 1024 x 125 MB/s/TiB = 4.7 GB/s
     spec = make_spec(
         "aws-h100",
@@ -132,16 +132,16 @@ def test_rejects_cold_start_the_filesystem_cannot_meet() -> None:
     (p,) = run_rule("cold-start-budget", spec)
     assert p.path == "storage.coldStartSeconds" and p.got == 20
     assert "per node 71 GB at 4.7 GB/s = 15s" in p.message
-    assert "2 replicas at once 141 GB at 4.7 GB/s = 30s" in p.message
+    assert "3 replicas at once 212 GB at 4.7 GB/s = 45s" in p.message
 
 
 def test_cold_start_names_the_numbers_and_the_fixes() -> None:
     spec = make_spec("aws-h100", storage__coldStartSeconds=5)
     (p,) = run_rule("cold-start-budget", spec)
     # 24000 GiB / 1024 x 1000 MB/s/TiB = 23.4 GB/s; 3 x 70.6 GB / 23.4 = 9.0 s
-    assert "'llama-70b' needs 6s to load 71 GB" in p.message
-    assert "2 replicas at once 141 GB at 23.4 GB/s = 6s" in p.message
-    assert "throughputMBpsPerTiB" in p.fix and "local NVMe" in p.fix and "coldStartSeconds >= 7" in p.fix
+    assert "'llama-70b' needs 9s to load 71 GB" in p.message
+    assert "3 replicas at once 212 GB at 23.4 GB/s = 9s" in p.message
+    assert "throughputMBpsPerTiB" in p.fix and "local NVMe" in p.fix and "coldStartSeconds >= 10" in p.fix
 
 
 def test_per_model_override_is_checked_at_its_path() -> None:
