@@ -13,11 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
+# KAI_NAMESPACE: the namespace KAI's own components expect (Grove exempts kai-scheduler:binder)
+from components.namespaces import GROVE_NAMESPACE as GROVE_NAMESPACE
+from components.namespaces import KAI_NAMESPACE as KAI_NAMESPACE
+from components.namespaces import kubernetes_namespace_labels
 from components.observability.layer import prometheus_url as observability_prometheus_url
 from components.spec import StackSpec
 
-KAI_NAMESPACE = "kai-scheduler"  # the namespace KAI's own components expect (Grove exempts kai-scheduler:binder)
-GROVE_NAMESPACE = "grove-system"
+KAI_RESERVATION_NAMESPACE = "kai-resource-reservation"  # kai-scheduler values.yaml global.resourceReservation.namespace
 
 
 def prometheus_url(spec: StackSpec, url: str | None = None) -> str | None:
@@ -55,12 +58,20 @@ def platform_values(spec: StackSpec, prometheus: str | None = None) -> dict[str,
     return values
 
 
-def kai_values() -> dict[str, Any]:
+def kai_values(spec: StackSpec) -> dict[str, Any]:
     """KAI Scheduler chart values: the release defaults, except that the `kai-config` Config CR (from which the KAI
     operator deploys the scheduler) is a release object instead of the output of a post-install hook Job that
     helm.v4.Chart never runs (upstream's GitOps mode), and no Kueue topology migration hook. Tenant queues are
-    created by the tenancy layer. components/catalog/versions.py records the decision."""
+    created by the tenancy layer. components/catalog/versions.py records the decision. The chart creates the
+    reservation namespace (templates/services/resourcereservation-namespace.yaml reads
+    global.resourceReservation.namespaceLabels): it gets the Pod Security labels of every namespace we create.
+    Security contexts: components/catalog/chart_security.py."""
     return {
+        "global": {
+            "resourceReservation": {
+                "namespaceLabels": kubernetes_namespace_labels(spec, KAI_RESERVATION_NAMESPACE),
+            }
+        },
         "kaiConfigDeployer": {"enabled": False},
         "kaiConfig": {"render": True},
         "topologyMigration": {"enabled": False},

@@ -30,7 +30,7 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> SchedulingOutputs:
             "kai-scheduler",
             chart_ref=CHARTS["kai-scheduler"],
             namespace=platform.KAI_NAMESPACE,
-            values=platform.kai_values(),
+            values=platform.kai_values(spec),
             opts=ctx.k8s_opts(parent, namespace=platform.KAI_NAMESPACE),
         )
         charts.append(kai)
