@@ -499,7 +499,7 @@ def whole_map_reader(path: str, templates: str) -> str:
     for n in range(len(parts) - 1, 0, -1):
         prefix = parts[:n]
         for q in (".".join(prefix), ".".join(prefix[1:])):
-            if q and f"toYaml .Values.{q}" in templates:
+            if q and re.search(rf"toYaml\s+\.Values\.{re.escape(q)}(?![\w.-])", templates):
                 return f"toYaml .Values.{q}"
         if prefix[-1] == "merge" and MERGE_READER in templates:
             return MERGE_READER

@@ -48,6 +48,12 @@ CHART_SECURITY: dict[str, tuple[ValueDefault, ...]] = {
             f"{_NATS_HELPER} files/stateful-set/pod-template.yaml (the StatefulSet's pod spec)",
         ),
         ValueDefault(
+            "nats.podTemplate.merge.spec.automountServiceAccountToken",
+            False,
+            f"{_NATS_HELPER} files/stateful-set/pod-template.yaml: NATS and its sidecars never call the API server "
+            "(serviceAccount.enabled is false: the pod ran under `default` with a token; checkov CKV_K8S_38)",
+        ),
+        ValueDefault(
             "nats.container.merge.securityContext",
             RESTRICTED_CONTAINER,
             f"{_NATS_HELPER} files/stateful-set/nats-container.yaml",

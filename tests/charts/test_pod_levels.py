@@ -32,6 +32,7 @@ def test_nats_runs_restricted_through_its_merge_values() -> None:
     containers = {c["name"]: c["securityContext"] for c in tmpl["spec"]["containers"]}
     assert containers == {"nats": RESTRICTED_CONTAINER, "reloader": RESTRICTED_CONTAINER,
                           "prom-exporter": RESTRICTED_CONTAINER}  # fmt: skip
+    assert tmpl["spec"]["automountServiceAccountToken"] is False  # no API calls: no token (checkov CKV_K8S_38)
     assert tmpl["spec"]["shareProcessNamespace"] is True  # why the reloader shares the server's UID
     assert pss.check_pod(tmpl["spec"], "restricted", tmpl["metadata"]) == []
 

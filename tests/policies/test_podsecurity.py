@@ -188,9 +188,11 @@ def test_reports_a_chart_container_gap_as_upstream_not_as_unhardened() -> None:
     assert violations("pod-hardening", grove) == []
     gaps = violations("pod-hardening-upstream-gap", grove)
     assert len(gaps) == 3 and all("upstream gap" in m and "grove-charts v0.1.0-alpha.11" in m for m in gaps)
-    no_seccomp = deployment("grove-operator", "grove-system", {"containers": [container("grove-operator", securityContext={})]})
+    bare = container("grove-operator", securityContext={})
+    no_seccomp = deployment("grove-operator", "grove-system", {"containers": [bare]})
     assert [m.split(": ", 2)[2][:7] for m in violations("pod-hardening", no_seccomp)] == ["Seccomp"]  # not a gap
-    other = deployment("grove-operator", "grove-system", {**pod, "containers": [container("sidecar", securityContext={})]})
+    sidecar = container("sidecar", securityContext={})
+    other = deployment("grove-operator", "grove-system", {**pod, "containers": [sidecar]})
     assert len(violations("pod-hardening", other)) == 3  # the gap names one container
 
 
