@@ -4,10 +4,12 @@ need.
 
 The rules take *pod bearers*: objects with pod templates (Deployment, StatefulSet, DaemonSet, Job, CronJob, Pod,
 ReplicaSet, PodTemplate, LeaderWorkerSet, and every component of a DynamoGraphDeployment: policies/workloads.py) and
-the level of each namespace. Today they come from the stack's resources (`bearers`). Hook for Helm charts rendered
-offline: feed the rendered chart objects as more `PodBearer`s (`PodBearer.from_manifest(chart_urn, manifest)`) to
-`admission_violations`, and drop their namespace from `_chart_namespaces` (see `least_privilege_namespaces`), so chart
-pods are judged like ours. Until then chart pods are invisible here (docs/policy.md).
+the level of each namespace, from the stack's resources and the rendered chart objects (`check`, report.md and
+CrossGuard pass them as the chart's children; `PodBearer.from_manifest` for a bare manifest). Chart containers whose
+chart offers no value for a control are upstream gaps (components/catalog/upstream_defects.py POLICY_GAPS), reported
+by the advisory pod-hardening-upstream-gap; pods operators create at run time count for least privilege through
+components/catalog/pod_levels.py. Charts not rendered (synth --allow-unrendered-charts) leave their namespaces
+unjudged by least privilege (`_chart_namespaces`).
 """
 
 from __future__ import annotations
