@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from components.catalog.chart_resources import CHART_RESOURCES
+from components.catalog.chart_security import CHART_SECURITY
 from components.catalog.versions import CHARTS, ChartRef, MirrorValue
 from components.images import mirror_image, mirror_repository
 from components.spec.charts import ChartsSpec, ImagesSpec
@@ -107,10 +108,12 @@ def catalog_key(ref: ChartRef) -> str:
 
 
 def chart_values(ref: ChartRef, values: Mapping[str, Any], images: ImagesSpec) -> dict[str, Any]:
-    """The values a chart is installed with: the stack's; the catalog's container resources of its pods
-    (components/catalog/chart_resources.py) where the stack sets none; the catalog's image values under the mirror."""
+    """The values a chart is installed with: the stack's; the catalog's container resources and security contexts
+    of its pods (components/catalog/chart_resources.py, chart_security.py) where the stack sets none; the catalog's
+    image values under the mirror."""
     out = copy.deepcopy(dict(values))
-    for default in CHART_RESOURCES.get(catalog_key(ref), ()):
+    key = catalog_key(ref)
+    for default in (*CHART_RESOURCES.get(key, ()), *CHART_SECURITY.get(key, ())):
         _set_default(out, default.path, copy.deepcopy(default.value))
     if images.mirror:
         for mv in ref.mirror_values:

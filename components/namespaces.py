@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 
 from components import k8s as kobj
+from components.catalog.pod_levels import CHART_PODS, OPERATOR_NAMESPACES, loosest
 from components.context import PlatformContext
 from components.outputs import NamespaceOutputs
 from components.spec import StackSpec
@@ -18,9 +19,8 @@ PRIVILEGED_NAMESPACES: tuple[str, ...] = (
 )
 
 
-# Namespaces whose pods come only from Helm charts the plan does not render (kai-scheduler, grove-system, keda,
-# dynamo-system: operators, NATS): `baseline` until the rendered chart pods are checked against `restricted`.
-CHART_ONLY_LEVEL = "baseline"
+KAI_NAMESPACE = "kai-scheduler"  # serving/platform.py releases KAI and Grove into these
+GROVE_NAMESPACE = "grove-system"
 
 
 def rdma_namespaces(spec: StackSpec) -> set[str]:
@@ -36,30 +36,50 @@ def rdma_namespaces(spec: StackSpec) -> set[str]:
     return out
 
 
+def chart_releases(spec: StackSpec) -> dict[str, set[str]]:
+    """{release namespace: chart names} of the charts the stack deploys outside kube-system (the layers' conditions:
+    gpu_nodepools/operator.py, networking/fabric.py, components/observability/layer.py, serving/layer.py,
+    serving/schedulers.py, serving/keda.py); tests/charts/test_pod_levels.py checks it against the plans."""
+    out: dict[str, set[str]] = {"gpu-operator": {"gpu-operator"}}
+    if any(p.compute_domain for p in spec.gpu_pools):
+        out.setdefault("nvidia-dra-driver", set()).add("dra-driver-nvidia-gpu")
+    if spec.network.fabric.type in ("infiniband", "roce"):
+        out.setdefault("network-operator", set()).add("network-operator")
+    obs = spec.observability
+    if obs.enabled and obs.prometheus.mode == "deploy":
+        out.setdefault(obs.prometheus.namespace, set()).add("kube-prometheus-stack")
+    if spec.serving.models:
+        out.setdefault(spec.serving.dynamo.namespace, set()).add("dynamo-platform")
+        if spec.serving.dynamo.kai_scheduler:
+            out.setdefault(KAI_NAMESPACE, set()).add("kai-scheduler")
+        if spec.serving.dynamo.grove:
+            out.setdefault(GROVE_NAMESPACE, set()).add("grove-charts")
+    if any(m.autoscaling.mode == "keda" for m in spec.serving.models):
+        out.setdefault(KEDA_NAMESPACE, set()).add("keda")
+    return out
+
+
 def namespace_pss_level(spec: StackSpec, namespace: str) -> str:
-    """The Pod Security Standards level a namespace enforces: the strictest its pods pass (rule
+    """The Pod Security Standards level a namespace enforces: the strictest every pod that runs there passes (rule
     pod-security-least-privilege checks the plan's pods against it; pod-security-admission that they are admitted).
 
-    privileged: operator namespaces (drivers, device plugins: host paths, privileged containers); the monitoring
-      namespace when kube-prometheus-stack deploys node-exporter (hostNetwork, hostPID, hostPath:
-      charts/kube-prometheus-stack/charts/prometheus-node-exporter/templates/daemonset.yaml); model namespaces with
-      RDMA workers (IPC_LOCK; the pack's pod-hardening rule holds those pods to `restricted` but for that one
-      capability, docs/policy.md).
-    baseline: namespaces holding only chart pods the plan cannot show yet.
-    restricted: everything else (frontends, workers without RDMA, Jobs, Triton, the burn-in).
+    - kube-system: privileged (device plugins, CSI node plugins, node-exporter; not a namespace the stack labels);
+    - a chart's release namespace: what its rendered pods and its operator's run-time pods need
+      (components/catalog/pod_levels.py CHART_PODS, checked against the rendered pods), and a namespace an operator
+      fills at run time (OPERATOR_NAMESPACES: KAI's reservation pods);
+    - model namespaces with RDMA workers: privileged (IPC_LOCK; the pack's pod-hardening rule holds those pods to
+      `restricted` but for that one capability, docs/policy.md);
+    - restricted otherwise (frontends, workers without RDMA, Jobs, Triton, the burn-in, the charts' own pods once
+      hardened: components/catalog/chart_security.py).
     """
-    if namespace in PRIVILEGED_NAMESPACES or namespace in rdma_namespaces(spec):
+    if namespace == "kube-system" or namespace in rdma_namespaces(spec):
         return "privileged"
-    obs = spec.observability
-    if obs.enabled and obs.prometheus.mode == "deploy" and namespace == obs.prometheus.namespace:
-        return "privileged"
-    if namespace in chart_only_namespaces(spec):
-        return CHART_ONLY_LEVEL
-    return "restricted"
-
-
-def chart_only_namespaces(spec: StackSpec) -> set[str]:
-    return {spec.serving.dynamo.namespace, "kai-scheduler", "kai-resource-reservation", "grove-system", KEDA_NAMESPACE}
+    releases = chart_releases(spec)
+    levels = [CHART_PODS[c].needs for c in releases.get(namespace, ())]
+    for charts in releases.values():
+        for chart in charts:
+            levels += [o.level for o in OPERATOR_NAMESPACES if o.chart == chart and o.namespace == namespace]
+    return loosest(*levels)
 
 
 def kubernetes_namespace_labels(spec: StackSpec, namespace: str) -> dict[str, str]:
@@ -88,10 +108,8 @@ def namespaces_for(spec: StackSpec) -> list[str]:
         names.add(model_namespace(spec, m.name))
     names.update(t.namespace for t in spec.serving.triton)
     if spec.serving.models and spec.serving.dynamo.kai_scheduler:
-        names.add("kai-scheduler")  # KAI Scheduler release (serving/platform.py)
-        names.add(
-            "kai-resource-reservation"
-        )  # its reservation pods; the stack owns it (serving/platform.py kai_values)
+        names.add(KAI_NAMESPACE)  # KAI Scheduler release (serving/platform.py)
+        names.add("kai-resource-reservation")  # its reservation pods (serving/platform.py kai_values)
     if spec.serving.models and spec.serving.dynamo.grove:
         names.add("grove-system")  # Grove operator release (serving/platform.py)
     if any(m.autoscaling.mode == "keda" for m in spec.serving.models):

@@ -4,10 +4,12 @@ need.
 
 The rules take *pod bearers*: objects with pod templates (Deployment, StatefulSet, DaemonSet, Job, CronJob, Pod,
 ReplicaSet, PodTemplate, LeaderWorkerSet, and every component of a DynamoGraphDeployment: policies/workloads.py) and
-the level of each namespace. Today they come from the stack's resources (`bearers`). Hook for Helm charts rendered
-offline: feed the rendered chart objects as more `PodBearer`s (`PodBearer.from_manifest(chart_urn, manifest)`) to
-`admission_violations`, and drop their namespace from `_chart_namespaces` (see `least_privilege_namespaces`), so chart
-pods are judged like ours. Until then chart pods are invisible here (docs/policy.md).
+the level of each namespace, from the stack's resources and the rendered chart objects (`check`, report.md and
+CrossGuard pass them as the chart's children; `PodBearer.from_manifest` for a bare manifest). Chart containers whose
+chart offers no value for a control are upstream gaps (components/catalog/upstream_defects.py POLICY_GAPS), reported
+by the advisory pod-hardening-upstream-gap; pods operators create at run time count for least privilege through
+components/catalog/pod_levels.py. Charts not rendered (synth --allow-unrendered-charts) leave their namespaces
+unjudged by least privilege (`_chart_namespaces`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from components.catalog.pod_levels import runtime_levels
+from components.catalog.upstream_defects import POLICY_GAPS
 from components.charts import CHART_TYPES
 from components.namespaces import PRIVILEGED_NAMESPACES
 from policies import pss
@@ -157,11 +161,48 @@ def _without_exempted(pod: PodView, granted: frozenset[str]) -> dict[str, Any]:
     return spec
 
 
+_GAP_SCHEMA = {
+    "type": "object",
+    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+    "default": {g.container: list(g.controls) for g in POLICY_GAPS if g.rule == "pod-hardening"},
+    "description": "`<namespace>/<Kind>/<name>/<container>` of chart containers -> the PSS controls their chart "
+    "offers no value to satisfy (components/catalog/upstream_defects.py POLICY_GAPS, each with its reason); "
+    "reported by the advisory rule pod-hardening-upstream-gap instead.",
+}
+
+
+def _container_of(obj: PodBearer, pod: PodView, v: pss.Violation) -> str:
+    """`<namespace>/<Kind>/<name>/<container>` of the container a violation's path points at ("" for the pod)."""
+    head = v.path.split(".", 1)[0]
+    key, _, idx = head.partition("[")
+    if not idx or key not in ("initContainers", "containers", "ephemeralContainers"):
+        return ""
+    items = pod.spec.get(key) or []
+    i = int(idx.rstrip("]"))
+    name = items[i].get("name", "") if i < len(items) and isinstance(items[i], Mapping) else ""
+    return f"{pod.namespace}/{kind_of(obj.type, obj.props)}/{name_of(obj.props)}/{name}"
+
+
+def _hardening(
+    resources: Sequence[Resource], skip: set[str], gaps: Mapping[str, Sequence[str]]
+) -> Iterator[tuple[PodBearer, PodView, pss.Violation, str]]:
+    """(object, pod, violation, container key if an upstream gap covers it else "") of every pod outside `skip`."""
+    for obj in bearers(resources):
+        for pod, meta in obj.pods():
+            if pod.namespace in skip:
+                continue
+            granted = granted_capabilities(pod)
+            for v in pss.check_pod(_without_exempted(pod, granted), "restricted", meta):
+                key = _container_of(obj, pod, v)
+                yield obj, pod, v, key if v.control in gaps.get(key, ()) else ""
+
+
 @stack_rule(
     "pod-hardening",
-    "Every pod template the stack renders outside the operator namespaces passes the `restricted` Pod Security "
-    "Standard, except capabilities a scoped exemption grants (policies/exemptions.py: IPC_LOCK for pods with RDMA "
-    "devices), which those containers may add and run as root to hold.",
+    "Every pod template the stack renders outside the operator namespaces (its own and its charts') passes the "
+    "`restricted` Pod Security Standard, except capabilities a scoped exemption grants (policies/exemptions.py: "
+    "IPC_LOCK for pods with RDMA devices), which those containers may add and run as root to hold, and controls a "
+    "chart offers no value for (upstream gaps, reported by pod-hardening-upstream-gap).",
     level="mandatory",
     severity="high",
     config={
@@ -171,19 +212,34 @@ def _without_exempted(pod: PodView, granted: frozenset[str]) -> dict[str, Any]:
             "default": list(PRIVILEGED_NAMESPACES),
             "description": "Namespaces of operators that manage drivers and devices (judged by pod-security-admission "
             "only).",
-        }
+        },
+        "upstreamGaps": _GAP_SCHEMA,
     },
-    remediation="Apply components/podsecurity.py `secure_pod` to the pod template (one call in its builder).",
+    remediation="Apply components/podsecurity.py `secure_pod` to the pod template (one call in its builder); for a "
+    "chart pod, set its security context through the chart's values (components/catalog/chart_security.py).",
 )
 def pod_hardening(resources: Sequence[Resource], ctx: RuleContext) -> Iterator[tuple[str | None, str]]:
     skip = set(ctx.config.get("operatorNamespaces", []))
-    for obj in bearers(resources):
-        for pod, meta in obj.pods():
-            if pod.namespace in skip:
-                continue
-            granted = granted_capabilities(pod)
-            for v in pss.check_pod(_without_exempted(pod, granted), "restricted", meta):
-                yield obj.urn, f"{obj.prefix}{pod.path} is not hardened: {v}"
+    for obj, pod, v, gap in _hardening(resources, skip, ctx.config.get("upstreamGaps", {})):
+        if not gap:
+            yield obj.urn, f"{obj.prefix}{pod.path} is not hardened: {v}"
+
+
+@stack_rule(
+    "pod-hardening-upstream-gap",
+    "Chart pods that miss `restricted` only where their chart reads no value to fix it (components/catalog/"
+    "upstream_defects.py POLICY_GAPS): listed with the reason, so an upstream gap is visible, never silent.",
+    level="advisory",
+    severity="low",
+    config={"upstreamGaps": _GAP_SCHEMA},
+    remediation="Upgrade the chart once it exposes the field, then drop the gap entry.",
+)
+def pod_hardening_upstream_gap(resources: Sequence[Resource], ctx: RuleContext) -> Iterator[tuple[str | None, str]]:
+    gaps = ctx.config.get("upstreamGaps", {})
+    reasons = {g.container: g.reason for g in POLICY_GAPS if g.rule == "pod-hardening"}
+    for obj, pod, v, gap in _hardening(resources, set(), gaps):
+        if gap:
+            yield obj.urn, f"{obj.prefix}{pod.path}: upstream gap: {v} [{reasons.get(gap, 'configured upstreamGaps')}]"
 
 
 def _chart_namespaces(resources: Sequence[Resource]) -> set[str]:
@@ -200,6 +256,16 @@ def _chart_namespaces(resources: Sequence[Resource]) -> set[str]:
     return out
 
 
+def chart_name(inputs: Mapping[str, Any]) -> str:
+    """The chart's name from a chart resource's `chart` input: a repo name, an oci:// reference or a local path
+    (`<dir>/<name>` or `<dir>/<name>-<version>.tgz`: components/charts.py locate)."""
+    last = str(inputs.get("chart") or "").rstrip("/").rsplit("/", 1)[-1]
+    version = str(inputs.get("version") or "")
+    if version and last.endswith(f"-{version}.tgz"):
+        return last[: -len(f"-{version}.tgz")]
+    return last
+
+
 def least_privilege_namespaces(resources: Sequence[Resource]) -> Iterator[tuple[str | None, str]]:
     needed: dict[str, str] = {}
     for obj in bearers(resources):
@@ -207,6 +273,11 @@ def least_privilege_namespaces(resources: Sequence[Resource]) -> Iterator[tuple[
             level = pss.minimal_level(pod.spec, meta)
             prev = needed.get(pod.namespace, "restricted")
             needed[pod.namespace] = level if pss.stricter(prev, level) else prev
+    for r in resources:  # pods operators create at run time (components/catalog/pod_levels.py)
+        if r.type in CHART_TYPES:
+            for ns, level in runtime_levels(chart_name(r.props), str(r.props.get("namespace") or "default")).items():
+                prev = needed.get(ns, "restricted")
+                needed[ns] = level if pss.stricter(prev, level) else prev
     charts = _chart_namespaces(resources)
     for r in resources:
         if kind_of(r.type, r.props) != "Namespace":

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
+# KAI_NAMESPACE: the namespace KAI's own components expect (Grove exempts kai-scheduler:binder)
+from components.namespaces import GROVE_NAMESPACE as GROVE_NAMESPACE
+from components.namespaces import KAI_NAMESPACE as KAI_NAMESPACE
 from components.observability.layer import prometheus_url as observability_prometheus_url
 from components.spec import StackSpec
-
-KAI_NAMESPACE = "kai-scheduler"  # the namespace KAI's own components expect (Grove exempts kai-scheduler:binder)
-GROVE_NAMESPACE = "grove-system"
 
 
 def prometheus_url(spec: StackSpec, url: str | None = None) -> str | None:
@@ -62,7 +62,7 @@ def kai_values() -> dict[str, Any]:
     Namespace and ServiceAccount owned by the stack: the chart renders them only while Helm's `lookup` does not find
     them (templates/services/resourcereservation-{namespace,serviceaccount}.yaml), so the provider's render on the
     next `pulumi up` would delete them (found by `make e2e`). Tenant queues are created by the tenancy layer.
-    components/catalog/versions.py records the decision."""
+    components/catalog/versions.py records the decision; security contexts: components/catalog/chart_security.py."""
     return {
         "kaiConfigDeployer": {"enabled": False},
         "kaiConfig": {"render": True},

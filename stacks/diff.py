@@ -14,6 +14,7 @@ from kubernetes.utils.quantity import parse_quantity
 from stacks.replacements import STATEFUL_TYPES
 from stacks.report import layer_of
 
+
 def quantity(value: Any) -> float | None:
     """A Kubernetes quantity ("100Gi", "500m", "1e3") or a number, in base units; None for anything else. Parsed by
     the Kubernetes client's `parse_quantity`, which follows apimachinery's resource.Quantity grammar."""

@@ -435,6 +435,7 @@ class Validator:
                 inputs.get("values") or {}, defaults, values_path=str(self.chart_values_dir / values_file)
             )
             if f".Values.{p}" not in templates  # no default, but a template of the chart reads it
+            and not whole_map_reader(p, templates)
         ]
 
     def validate_plan(
@@ -484,3 +485,22 @@ class Validator:
             return
         result.checked_objects += 1
         result.findings += self.validate_object(obj)
+
+
+MERGE_READER = "(.merge | default dict)"  # nats chart templates/_helpers.tpl `nats.loadMergePatch`
+
+
+def whole_map_reader(path: str, templates: str) -> str:
+    """The reader of a map a template passes on whole, which takes any key below it: `toYaml .Values.<map>` (the
+    chart or a subchart, whose templates name the path without the subchart key) puts it into an object the API
+    server's schema checks (validate checks the rendered object); a `merge` map of a chart's merge-patch extension
+    point (`mergeOverwrite $doc (.merge | default dict)`) is merged into the rendered object likewise. "" if none."""
+    parts = path.split(".")
+    for n in range(len(parts) - 1, 0, -1):
+        prefix = parts[:n]
+        for q in (".".join(prefix), ".".join(prefix[1:])):
+            if q and re.search(rf"toYaml\s+\.Values\.{re.escape(q)}(?![\w.-])", templates):
+                return f"toYaml .Values.{q}"
+        if prefix[-1] == "merge" and MERGE_READER in templates:
+            return MERGE_READER
+    return ""

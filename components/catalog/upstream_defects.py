@@ -28,6 +28,7 @@ class PolicyGap:
     chart: str
     container: str  # `<namespace>/<Kind>/<name>/<container>`
     reason: str
+    controls: tuple[str, ...] = ()  # rule pod-hardening: the PSS controls (pss.Violation.control) left open
 
 
 POLICY_GAPS: tuple[PolicyGap, ...] = (
@@ -45,5 +46,14 @@ POLICY_GAPS: tuple[PolicyGap, ...] = (
         "dra-driver-nvidia-gpu 0.4.1 values.yaml has kubeletPlugin.containers.init.resources, but "
         "templates/kubeletplugin.yaml never reads it (a value without a reader); the init container waits for the "
         "driver root and exits.",
+    ),
+    PolicyGap(
+        "pod-hardening",
+        "grove-charts",
+        "grove-system/Deployment/grove-operator/grove-operator",
+        "grove-charts v0.1.0-alpha.11 templates/deployment.yaml renders the grove-operator container without a "
+        "securityContext and reads no value for one (the pod gets only seccompProfile RuntimeDefault, hard-coded); "
+        "the namespace enforces baseline for it (components/catalog/pod_levels.py).",
+        ("Capabilities", "Privilege Escalation", "Running as Non-root"),
     ),
 )

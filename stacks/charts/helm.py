@@ -75,10 +75,26 @@ def render(
 def coalesced_defaults(path: Path) -> tuple[dict[str, Any], str]:
     """The chart's default values coalesced with every subchart's under its key (chartutil.CoalesceValues: where
     Helm reads a value), and the text of the chart's own templates (a key without a default may still have a
-    reader: `.Values.operator.resources`)."""
+    reader: `.Values.operator.resources`), then those of its unpacked subcharts (`charts/<name>/`: templates and
+    the files/ a subchart's templates `tpl`, e.g. the nats chart's files/stateful-set/*.yaml), where a subchart reads
+    the values under its key (stacks/validate.py `whole_map_reader`)."""
     try:
         with helm_python.Chart.load(path) as chart:
             templates = "\n".join(t.get("data") or "" for t in chart.templates)
-            return chart.merge_values({}), templates
+            values = chart.merge_values({})
     except helm_python.HelmError as exc:
         raise HelmRenderError(str(exc)) from exc
+    return values, "\n".join([templates, *_subchart_texts(path)])
+
+
+def _subchart_texts(path: Path) -> list[str]:
+    out: list[str] = []
+    charts = path / "charts"
+    if not charts.is_dir():
+        return out
+    for sub in sorted(p for p in charts.iterdir() if (p / "Chart.yaml").is_file()):
+        for f in sorted((*sub.glob("templates/**/*"), *sub.glob("files/**/*"))):
+            if f.is_file():
+                out.append(f.read_text(encoding="utf-8", errors="replace"))
+        out += _subchart_texts(sub)
+    return out

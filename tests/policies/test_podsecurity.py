@@ -178,13 +178,58 @@ def test_rejects_a_namespace_looser_than_its_pods_need() -> None:
     )
 
 
+def test_reports_a_chart_container_gap_as_upstream_not_as_unhardened() -> None:
+    """components/catalog/upstream_defects.py: grove-operator's container has no securityContext knob."""
+    pod = {
+        "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [container("grove-operator", securityContext={})],
+    }
+    grove = deployment("grove-operator", "grove-system", pod)
+    assert violations("pod-hardening", grove) == []
+    gaps = violations("pod-hardening-upstream-gap", grove)
+    assert len(gaps) == 3 and all("upstream gap" in m and "grove-charts v0.1.0-alpha.11" in m for m in gaps)
+    bare = container("grove-operator", securityContext={})
+    no_seccomp = deployment("grove-operator", "grove-system", {"containers": [bare]})
+    assert [m.split(": ", 2)[2][:7] for m in violations("pod-hardening", no_seccomp)] == ["Seccomp"]  # not a gap
+    sidecar = container("sidecar", securityContext={})
+    other = deployment("grove-operator", "grove-system", {**pod, "containers": [sidecar]})
+    assert len(violations("pod-hardening", other)) == 3  # the gap names one container
+
+
+def _chart(chart: str, namespace: str) -> list[dict[str, Any]]:
+    """A chart resource and one rendered child (so the chart counts as rendered)."""
+    entry = k8s("v1", "ConfigMap", chart)
+    entry.update(type="kubernetes:helm.sh/v4:Chart", inputs={"chart": chart, "namespace": namespace, "version": "1"})
+    child = k8s("v1", "ConfigMap", "c", namespace)
+    child["urn"] = entry["urn"].rpartition("::")[0].replace("kubernetes:core/v1:ConfigMap", entry["type"]) + (
+        "$kubernetes:core/v1:ConfigMap::c"
+    )
+    entry["urn"] = entry["urn"].replace("kubernetes:core/v1:ConfigMap", entry["type"])
+    return [entry, child]
+
+
+def test_least_privilege_counts_the_pods_operators_create_at_run_time() -> None:
+    """network-operator renders only its (restricted) Deployment; NicClusterPolicy operands need privileged."""
+    op = deployment("network-operator", "network-operator", restricted_pod())
+    ns = _namespace("network-operator", "privileged")
+    assert violations("pod-security-least-privilege", ns, op, *_chart("network-operator", "network-operator")) == []
+    found = violations("pod-security-least-privilege", ns, op, *_chart("keda", "network-operator"))
+    assert found and "passes restricted" in found[0]
+    reservation = _namespace("kai-resource-reservation", "baseline")
+    assert violations("pod-security-least-privilege", reservation, *_chart("kai-scheduler", "kai-scheduler")) == []
+
+
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
 def test_shipped_stacks_are_admitted_hardened_and_least_privileged(stack: str) -> None:
+    """With every rendered chart object, as `check` and CrossGuard see them."""
     from policies.runner import evaluate, resources_from_plan, settings_for
+    from stacks.charts.loaded import chart_resources, views_from_plan
 
     plan = shipped_plan(stack)
     rules = {"pod-security-admission", "pod-hardening", "pod-security-least-privilege"}
-    findings = [f for f in evaluate(resources_from_plan(plan.to_json()), settings_for(plan.spec)) if f.rule in rules]
+    resources = resources_from_plan(plan.to_json()) + chart_resources(views_from_plan(plan))
+    assert len(resources) > len(resources_from_plan(plan.to_json()))
+    findings = [f for f in evaluate(resources, settings_for(plan.spec)) if f.rule in rules]
     assert [(f.rule, f.message) for f in findings] == []
 
 

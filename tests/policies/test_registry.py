@@ -36,6 +36,7 @@ ISSUE_RULES = {
     # issue 19
     "pod-security-admission",
     "pod-hardening",
+    "pod-hardening-upstream-gap",
     "pod-security-least-privilege",
     "network-egress-justified",
     "images-digest-pinned",

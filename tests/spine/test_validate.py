@@ -121,3 +121,26 @@ def test_documented_commented_keys_are_accepted(validator: Validator) -> None:
     assert [f.path for f in validator.validate_chart(typo)] == ["values.dcgmExporter.config.nmae"]
     elsewhere = {"chart": "gpu-operator", "values": {"driver": {"config": {"name": "x"}}}}
     assert [f.path for f in validator.validate_chart(elsewhere)] == ["values.driver.config"]
+
+
+def test_keys_below_a_map_a_template_passes_whole_have_that_reader() -> None:
+    """dynamo-operator `toYaml .Values.controllerManager.manager.containerSecurityContext` and the nats chart's
+    `mergeOverwrite $doc (.merge | default dict)` take any key below them (the rendered object is schema-checked)."""
+    from stacks.validate import whole_map_reader
+
+    tpl = "securityContext: {{- toYaml .Values.controllerManager.manager.containerSecurityContext | nindent 10 }}"
+    key = "dynamo-operator.controllerManager.manager.containerSecurityContext.seccompProfile.type"
+    assert whole_map_reader(key, tpl) == "toYaml .Values.controllerManager.manager.containerSecurityContext"
+    assert whole_map_reader("dynamo-operator.controllerManager.manager.image.tga", tpl) == ""
+    merge = "{{- $doc = mergeOverwrite $doc (deepCopy (.merge | default dict)) -}}"
+    assert whole_map_reader("nats.podTemplate.merge.spec.securityContext", merge) == "(.merge | default dict)"
+    assert whole_map_reader("nats.podTemplate.mrege.spec", merge) == ""
+
+
+def test_rejects_a_misspelt_key_beside_a_whole_map(validator: Validator) -> None:
+    values = {"dynamo-operator": {"controllerManager": {"manager": {"containerSecurityContxt": {"a": 1}}}}}
+    inputs = {"chart": "dynamo-platform", "version": "1.4.0", "values": values}
+    paths = [f.path for f in validator.validate_chart(inputs)]
+    assert paths == ["values.dynamo-operator.controllerManager.manager.containerSecurityContxt"]
+    ok = {"dynamo-operator": {"controllerManager": {"manager": {"containerSecurityContext": {"seccompProfile": {}}}}}}
+    assert validator.validate_chart({**inputs, "values": ok}) == []
