@@ -94,7 +94,10 @@ def _network_operator(ctx: PlatformContext, parent: pulumi.Resource) -> None:
         opts=ctx.k8s_opts(parent, depends_on=deps, namespace=ns),
     )
     policy = kobj.apply(nop.nic_cluster_policy(spec), ctx.k8s_opts(parent, depends_on=[chart]))
-    pools = [kobj.apply(m, ctx.k8s_opts(parent, depends_on=[chart], namespace=ns)) for m in nop.ip_pools(spec)]
+    # NV-IPAM's IPPool CRD is installed by the Network Operator once the NicClusterPolicy enables nvIpam
+    # (Mellanox/network-operator manifests/state-nv-ipam-cni), not by the chart: the pools follow the policy (a
+    # race `make e2e` hit: "no matches for kind IPPool in version nv-ipam.nvidia.com/v1alpha1").
+    pools = [kobj.apply(m, ctx.k8s_opts(parent, depends_on=[policy], namespace=ns)) for m in nop.ip_pools(spec)]
     for m in nop.rail_networks(spec):
         kobj.apply(m, ctx.k8s_opts(parent, depends_on=[policy, *pools]))
 

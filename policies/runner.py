@@ -53,6 +53,19 @@ def resources_from_plan(plan_json: Mapping[str, Any]) -> list[Resource]:
     return out
 
 
+def runtime_pod_levels(spec: StackSpec) -> dict[str, str]:
+    """{namespace: level} of the pods the stack's operators create at run time (components/catalog/pod_levels.py)."""
+    from components.catalog.pod_levels import loosest, runtime_levels
+    from components.namespaces import chart_releases
+
+    out: dict[str, str] = {}
+    for namespace, charts in sorted(chart_releases(spec).items()):
+        for chart in sorted(charts):
+            for ns, level in runtime_levels(chart, namespace).items():
+                out[ns] = loosest(out.get(ns, ""), level)
+    return out
+
+
 def derived_config(spec: StackSpec) -> dict[str, dict[str, Any]]:
     """Per-rule config that follows from the stack spec rather than from `policy.config`."""
     pools = []
@@ -60,6 +73,7 @@ def derived_config(spec: StackSpec) -> dict[str, dict[str, Any]]:
         pools.append({"name": pool.name, "nodeType": pool.instance_type, "maxNodes": pool.nodes.max})
     return {
         "images-allowed-registries": {"allowedRegistries": list(spec.policy.allowed_registries)},
+        "pod-security-least-privilege": {"runtimeLevels": runtime_pod_levels(spec)},
         "cost-cap": {"maxHourlyCostUsd": spec.policy.max_hourly_cost_usd, "declaredPools": pools},
         "tenant-default-deny": {
             "tenantNamespaces": sorted(

@@ -179,3 +179,13 @@ def test_kai_reservation_namespace_and_account_are_the_stacks_not_lookup_gated()
     chart = by_name[("kubernetes:helm.sh/v4:Chart", "kai-scheduler")]
     assert sa.urn in chart.depends_on and ns.urn in sa.depends_on
     assert ns.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]  # PSA-labelled like the others
+
+
+def test_ip_pools_wait_for_the_nic_cluster_policy_that_brings_their_crd() -> None:
+    """Finding (ncp-ib): `pulumi up` failed creating every IPPool: "no matches for kind IPPool in version
+    nv-ipam.nvidia.com/v1alpha1". The Network Operator installs NV-IPAM (CRDs included) only once a NicClusterPolicy
+    enables nvIpam, and the pools depended on the chart alone, racing the policy. They now depend on the policy."""
+    plan = shipped_plan("ncp-ib")
+    policy = next(r for r in plan.resources if r.type.endswith(":NicClusterPolicy"))
+    pools = [r for r in plan.resources if r.type.endswith(":IPPool")]
+    assert pools and all(policy.urn in r.depends_on for r in pools)

@@ -256,3 +256,26 @@ def test_rejects_open_egress_for_every_pod_or_without_a_reason() -> None:
     ok = _netpol("dl", {"podSelector": sel, "policyTypes": ["Egress"], "egress": open_to}, {
         "inference-ra.nvidia.com/open-egress-reason": "downloads checkpoints"})  # fmt: skip
     assert violations("network-egress-justified", ok) == []
+
+
+def test_least_privilege_takes_operator_runtime_levels_from_the_stack_config() -> None:
+    """Under `pulumi preview --policy-pack` the stack rule sees no chart component inputs: network-operator
+    (privileged for the operator's run-time pods) and kai-resource-reservation (baseline) were reported as looser
+    than needed (found by `make e2e`). The levels come from the spec through the rule's config."""
+    from components.charts import CHART_TYPES
+    from components.loader import read_stack_file, spec_from_stack_file
+    from policies.podsecurity import least_privilege_namespaces
+    from policies.runner import resources_from_plan, runtime_pod_levels
+    from tests.conftest import REPO, shipped_plan
+
+    spec = spec_from_stack_file(read_stack_file(str(REPO / "stacks" / "Pulumi.ncp-ib.yaml")))
+    assert runtime_pod_levels(spec)["network-operator"] == "privileged"
+    assert runtime_pod_levels(spec)["kai-resource-reservation"] == "baseline"
+    live = [r for r in resources_from_plan(shipped_plan("ncp-ib").to_json()) if r.type not in CHART_TYPES]
+
+    def flagged(runtime: dict[str, str] | None) -> set[str]:
+        found = [m for _, m in least_privilege_namespaces(live, runtime)]
+        return {ns for ns in ("network-operator", "kai-resource-reservation") if any(f"'{ns}'" in m for m in found)}
+
+    assert flagged(None) == {"network-operator", "kai-resource-reservation"}  # the e2e finding
+    assert flagged(runtime_pod_levels(spec)) == set()
