@@ -409,6 +409,30 @@ def size(
     out.print(result["explanation"], soft_wrap=True)
 
 
+@app.command()
+def export(
+    stack: Annotated[str, typer.Argument(help="Stack name (stacks/Pulumi.<STACK>.yaml) or path.")],
+    fmt: Annotated[str, typer.Option("--format", help="argocd | flux")],
+    repo_url: Annotated[str, typer.Option("--repo-url", help="Git repository the export is committed to.")],
+    revision: Annotated[str, typer.Option("--revision", help="Branch (Flux) / targetRevision (Argo CD).")] = "main",
+    repo_path: Annotated[str, typer.Option("--repo-path", help="The export's path inside that repository.")] = "",
+    namespace: Annotated[
+        str | None, typer.Option("--namespace", help="Controller namespace (default argocd / flux-system).")
+    ] = None,
+    out_dir: Annotated[
+        str | None, typer.Option("--out", help="Output directory (default out/gitops/<STACK>-<FORMAT>).")
+    ] = None,
+    crd_dir: Annotated[str | None, typer.Option("--crd-dir", help="Upstream CRDs (env INFERENCE_RA_CRD_DIR).")] = None,
+    charts_dir: Annotated[str | None, typer.Option("--charts-dir", help=CHARTS_DIR_HELP)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Write the plan's Kubernetes objects and charts as Argo CD Applications or Flux Kustomizations/HelmReleases,
+    in the plan's dependency order, validated against the controllers' CRDs (docs/gitops.md)."""
+    from stacks.export.command import run_export
+
+    run_export(stack, fmt, repo_url, revision, repo_path, namespace, out_dir, crd_dir, charts_dir, as_json)
+
+
 def main() -> None:
     """The console script: an unexpected exception is one line naming it and exit 1, never a traceback (set
     INFERENCE_RA_DEBUG=1 for the traceback)."""
