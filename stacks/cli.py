@@ -69,18 +69,30 @@ def synth(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     charts_dir: Annotated[str | None, typer.Option("--charts-dir", help=CHARTS_DIR_HELP)] = None,
     allow_unrendered: Annotated[bool, typer.Option("--allow-unrendered-charts", help=ALLOW_UNRENDERED_HELP)] = False,
+    layer: Annotated[
+        str | None,
+        typer.Option("--layer", help="Only one layer stack: infra | platform | serving (docs/layers.md)."),
+    ] = None,
 ) -> None:
     """Render the stack offline: plan.json, manifests/ (chart objects under manifests/_charts/), report.md."""
+    from stacks.layers import LayerError, layers_of, split_plan
     from stacks.output import OutputError, preflight, write_plan
     from stacks.report import render_report
 
+    suffix = f"-{layer}" if layer else ""
     try:
-        preflight(Path(out_dir or f"out/{read_stack_file(stack).name}"))  # refuse before spending the synth
-    except OutputError as exc:
+        if layer:
+            layers_of(layer)
+        preflight(Path(out_dir or f"out/{read_stack_file(stack).name}{suffix}"))  # refuse before spending the synth
+    except (OutputError, LayerError) as exc:
         fail(str(exc))
     except SpecError as exc:
         fail_config(exc)
     name, plan = synth_or_exit(stack, charts_dir, allow_unrendered)
+    if layer:
+        split = split_plan(plan, layer)
+        plan, name = split.plan, split.plan.stack
+        err.print(f"layer stack {layer}: {len(split.cross_stack)} dependencies on earlier stacks (StackReference)")
     try:
         target = write_plan(plan, Path(out_dir or f"out/{name}"), render_report(plan))
     except OutputError as exc:
