@@ -173,3 +173,9 @@ def test_diff_says_which_stack_a_change_lands_in(tmp_path: Path) -> None:
         app, ["diff", "--base", str(tmp_path / "base"), "--head", str(tmp_path / "head"), "--format", "markdown"]
     ).output
     assert "| aws-h100 | observability | platform |" in md and "| aws-h100 | serving | serving |" in md
+
+
+def test_docs_list_every_stack_reference_field() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "layers.md").read_text()
+    for c in crossings():
+        assert f"| {c.consumer} | {c.producer} | `{c.field}` | {c.kind} |" in docs, c
