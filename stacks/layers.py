@@ -1,6 +1,7 @@
 """Layered stacks: one spec deployed as three stacks — infra, platform, serving — or as one (docs/layers.md).
 
-Each program layer (components/platform.py LAYERS) belongs to exactly one layer stack, in program order, so a stack
+Each program layer (components/platform.py LAYERS; only the program imports the composition, so this module reads
+the layer list through the hand-off analysis) belongs to exactly one layer stack, in program order, so a stack
 only reads outputs of stacks before it. What a stack reads from an earlier one is the StackReference contract:
 `crossings()` derives it from the hand-off analysis (stacks/handoffs.py), the same source as the layer table, so
 it cannot drift from the code.
@@ -18,7 +19,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components.platform import LAYERS
 from stacks.engine import Plan, Registration
 
 LAYER_STACKS: tuple[str, ...] = ("infra", "platform", "serving")
@@ -58,7 +58,7 @@ def stack_of(layer: str) -> str:
 def layers_of(stack: str) -> tuple[str, ...]:
     if stack not in LAYER_STACKS:
         raise LayerError(f"--layer must be one of {', '.join(LAYER_STACKS)} (got {stack!r})")
-    return tuple(name for name, _ in LAYERS if LAYER_STACK[name] == stack)
+    return tuple(name for name, owner in LAYER_STACK.items() if owner == stack)
 
 
 def layer_of_urn(urn: str) -> str:
@@ -114,7 +114,9 @@ def order_problems() -> list[str]:
         for c in crossings()
         if rank[c.producer] > rank[c.consumer]
     ]
-    listed = [name for name, _ in LAYERS]
+    from stacks.handoffs import analyze
+
+    listed = [name for name, _, _ in analyze().layers]  # components/platform.py LAYERS, read from its source
     problems += [f"program layer `{n}` has no layer stack" for n in listed if n not in LAYER_STACK]
     problems += [f"LAYER_STACK names `{n}`, which is not a program layer" for n in LAYER_STACK if n not in listed]
     return problems
