@@ -10,11 +10,12 @@ from __future__ import annotations
 import pulumi
 
 from components.context import PlatformContext
+from components.layering import StackRefs
 from components.outputs import ComputeOutputs
 from components.spec import GpuPoolSpec
 from gpu_nodepools.aws_pools import build_aws_pool
 from gpu_nodepools.existing import build_existing_pool, build_labeller_rbac
-from gpu_nodepools.operator import build_gpu_operator
+from gpu_nodepools.operator import build_gpu_operator, compute_domain_map
 
 
 class GpuNodePool(pulumi.ComponentResource):
@@ -57,3 +58,8 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> ComputeOutputs:
     # sees them (on an existing cluster the nodes are already there).
     operator, domains = build_gpu_operator(ctx, parent, depends_on=pools if spec.cluster.provider == "aws" else [])
     return ComputeOutputs(gpu_operator=operator, node_groups=groups, compute_domains=domains)
+
+
+def from_stack(ctx: PlatformContext, parent: pulumi.Resource, refs: StackRefs) -> ComputeOutputs:
+    """In a later layer stack: the ComputeDomain names, from the spec (components/layering.py)."""
+    return ComputeOutputs(compute_domains=compute_domain_map(ctx.spec))

@@ -23,6 +23,7 @@ from components import k8s as kobj
 from components.catalog import CHARTS
 from components.constants import GPU_TOLERATION, POOL_LABEL
 from components.context import PlatformContext
+from components.layering import StackRefs
 from components.outputs import FabricOutputs
 from components.spec import StackSpec
 from networking import network_operator as nop
@@ -76,6 +77,11 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> FabricOutputs:
         profiles={pool.name: fabric_profile(spec, pool) for pool in spec.gpu_pools},
         scheduler_topology=tuple(topology_manifests(spec)),
     )
+
+
+def from_stack(ctx: PlatformContext, parent: pulumi.Resource, refs: StackRefs) -> FabricOutputs:
+    """In a later layer stack: every pool's fabric profile, from the spec (components/layering.py)."""
+    return FabricOutputs(profiles={pool.name: fabric_profile(ctx.spec, pool) for pool in ctx.spec.gpu_pools})
 
 
 def _network_operator(ctx: PlatformContext, parent: pulumi.Resource) -> None:

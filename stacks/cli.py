@@ -74,25 +74,24 @@ def synth(
         typer.Option("--layer", help="Only one layer stack: infra | platform | serving (docs/layers.md)."),
     ] = None,
 ) -> None:
-    """Render the stack offline: plan.json, manifests/ (chart objects under manifests/_charts/), report.md."""
-    from stacks.layers import LayerError, layers_of, split_plan
+    """Render the stack offline: plan.json, manifests/ (chart objects under manifests/_charts/), report.md.
+
+    With --layer (or a layer stack's file, stacks/Pulumi.<base>-<layer>.yaml) the program runs as that layer stack
+    (docs/layers.md): only its layers, earlier stacks read through StackReferences (placeholders offline)."""
+    from components.layering import LAYER_STACKS
     from stacks.output import OutputError, preflight, write_plan
     from stacks.report import render_report
 
-    suffix = f"-{layer}" if layer else ""
     try:
-        if layer:
-            layers_of(layer)
-        preflight(Path(out_dir or f"out/{read_stack_file(stack).name}{suffix}"))  # refuse before spending the synth
-    except (OutputError, LayerError) as exc:
+        if layer is not None and layer not in LAYER_STACKS:
+            fail(f"--layer must be one of {', '.join(LAYER_STACKS)} (got {layer!r})")
+        default = f"out/{read_stack_file(stack).name}" + (f"-{layer}" if layer else "")
+        preflight(Path(out_dir or default))  # refuse before spending the synth
+    except OutputError as exc:
         fail(str(exc))
     except SpecError as exc:
         fail_config(exc)
-    name, plan = synth_or_exit(stack, charts_dir, allow_unrendered)
-    if layer:
-        split = split_plan(plan, layer)
-        plan, name = split.plan, split.plan.stack
-        err.print(f"layer stack {layer}: {len(split.cross_stack)} dependencies on earlier stacks (StackReference)")
+    name, plan = synth_or_exit(stack, charts_dir, allow_unrendered, layer)
     try:
         target = write_plan(plan, Path(out_dir or f"out/{name}"), render_report(plan))
     except OutputError as exc:

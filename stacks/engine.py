@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import gc
 import io
 import logging
@@ -26,7 +25,8 @@ from pulumi.runtime import mocks as pmocks
 from pulumi.runtime import settings as psettings
 from pulumi.runtime.stack import wait_for_rpcs
 
-from components.loader import NAMESPACE, StackFile, spec_from_stack_file
+from components.loader import NAMESPACE, SpecError, StackFile, spec_from_stack_file
+from components.rules import Problem
 from components.spec import SECRET_KEYS, StackSpec
 from stacks import placeholders
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from stacks.charts import PlanCharts
 
 PROJECT = "inference-ra"
+ORGANIZATION = "organization"  # what the self-managed (DIY) backends call every stack's organization
 SECRET = "[secret]"
 UNKNOWN = "[unknown]"
 _SIG = "4dabf18193072939515e22adb298388d"
@@ -78,13 +79,18 @@ class Plan:
     spec: StackSpec
     resources: list[Registration] = field(default_factory=list)
     charts: PlanCharts | None = None  # every chart resource rendered offline (stacks/charts), set by synth
+    # stack outputs (`pulumi.export`): only a layer stack has any (components/layering.py); secrets as "[secret]"
+    outputs: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        doc: dict[str, Any] = {
             "project": self.project,
             "stack": self.stack,
             "resources": [self._resource_json(r) for r in sorted(self.resources, key=lambda r: r.urn)],
         }
+        if self.outputs:  # absent for a one-stack plan, which exports nothing (its plan.json is unchanged)
+            doc["outputs"] = dict(sorted(self.outputs.items()))
+        return doc
 
     def _resource_json(self, r: Registration) -> dict[str, Any]:
         """A chart resource also lists what it renders (`rendered`, DESIGN.md plan output contract)."""
@@ -176,6 +182,29 @@ class _RecordingMonitor(pmocks.MockMonitor):
             if parent_type != "pulumi:pulumi:Stack":
                 type_ = f"{parent_type}${type_}"
         return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
+
+    def ReadResource(self, request: Any) -> Any:
+        """A read resource (the layer stacks' StackReferences): recorded like a registration, so it shows in the
+        plan with its inputs (the referenced stack's name)."""
+        response = super().ReadResource(request)
+        parent = request.parent
+        if parent.split("::")[2:3] == ["pulumi:pulumi:Stack"]:
+            parent = ""
+        self.records.append(
+            Registration(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=parent,
+                provider=request.provider.rsplit("::", 1)[0] if request.provider else "",
+                depends_on=sorted(set(request.dependencies)),
+                protect=False,
+                retain_on_delete=False,
+                custom=True,
+                inputs={"name": request.id},
+            )
+        )
+        return response
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
@@ -309,6 +338,7 @@ def _run_offline(
             preview=False,
             logger=logger,
             monitor=monitor,
+            organization=ORGANIZATION,
         )
         with contextlib.redirect_stderr(io.StringIO()):
             program()
@@ -337,23 +367,42 @@ def synth(
     charts_dir: Path | None = None,
     allow_unrendered_charts: bool = False,
     render_charts: bool = True,
+    layer: str | None = None,
 ) -> Plan:
     """Render a stack offline. Raises SpecError for bad config before anything runs; ChartSourceError when a chart
     cannot be found (fail closed: `allow_unrendered_charts` lists it as skipped instead); HelmRenderError when Helm
-    fails on a chart. `render_charts=False` is for measurements of the engine alone (bench/)."""
-    spec = spec_from_stack_file(stack_file)  # fail fast, with every problem, before the engine starts
-    config, secret_keys = _config_for(stack_file)
+    fails on a chart. `render_charts=False` is for measurements of the engine alone (bench/).
+
+    A layer stack (components/layering.py) runs the program in that layer's mode: `stack_file` is a layer stack's
+    file (`inference-ra:layer` + `inference-ra:specStack`), or the base stack's file with `layer`."""
+    from components.layering import LayerSelection
+    from components.loader import layer_selection, layer_spec_file
+
+    selection = layer_selection(stack_file)  # a layer stack's file: its two keys checked, its spec read from base
+    if selection is not None and layer is not None and layer != selection.layer:
+        raise SpecError([Problem("layer", f"{stack_file.path} is the {selection.layer} stack", layer)])
+    spec_file = stack_file
+    if selection is not None:
+        spec_file = layer_spec_file(selection, stack_file.path.parent)
+    elif layer is not None:  # the base stack's file, run as one of its layer stacks
+        selection = LayerSelection(layer=layer, spec_stack=stack_file.name)
+    spec = spec_from_stack_file(spec_file)  # fail fast, with every problem, before the engine starts
+    config, secret_keys = _config_for(spec_file)
+    name = selection.stack if selection is not None else stack_file.name
 
     from stacks.program import run_program
 
+    built: list[Any] = []
+
+    def program() -> None:  # validated once, above
+        built.append(run_program(spec, selection, spec_file.region))
+
     resources = run_offline(
-        functools.partial(run_program, spec),  # validated once, above
-        stack=stack_file.name,
-        config=config,
-        secret_keys=secret_keys,
-        region=stack_file.region or "us-east-1",
+        program, stack=name, config=config, secret_keys=secret_keys, region=spec_file.region or "us-east-1"
     )
-    plan = Plan(project=PROJECT, stack=stack_file.name, spec=spec, resources=resources)
+    plan = Plan(project=PROJECT, stack=name, spec=spec, resources=resources)
+    if built:
+        plan.outputs = {k: SECRET if isinstance(v, pulumi.Output) else v for k, v in built[0].exports.items()}
     if render_charts:
         from stacks.charts import render_plan
 

@@ -15,34 +15,14 @@ from `dependsOn` (the earlier stack is up before this one starts) and listed in 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from components.layering import LAYER_STACK, LAYER_STACKS
 from stacks.engine import Plan, Registration
 
-LAYER_STACKS: tuple[str, ...] = ("infra", "platform", "serving")
-
-# program layer -> layer stack. infra: what the cloud and cluster owners run (network, cluster, namespaces, node
-# pools with the GPU Operator, storage); platform: fabric, acceptance gates, observability, schedulers, tenancy;
-# serving: models and everything per model.
-LAYER_STACK: Mapping[str, str] = {
-    "network": "infra",
-    "cluster": "infra",
-    "namespaces": "infra",
-    "compute": "infra",
-    "storage": "infra",
-    "fabric": "platform",
-    "acceptance": "platform",
-    "observability": "platform",
-    "scheduling": "platform",
-    "tenancy": "platform",
-    "optimization": "serving",
-    "serving": "serving",
-    "autoscaling": "serving",
-    "triton": "serving",
-    "performance": "serving",
-}
+# the assignment lives with the program that runs it (components/layering.py); re-exported for the offline tools
+__all__ = ["LAYER_STACK", "LAYER_STACKS"]
 
 
 class LayerError(Exception):

@@ -20,7 +20,9 @@ import pulumi
 from components import k8s as kobj
 from components.catalog import CHARTS
 from components.context import PlatformContext
+from components.layering import StackRefs
 from components.outputs import StorageOutputs
+from components.spec import StackSpec
 from storage import aws as aws_storage
 from storage import cache, nvme, profiles
 
@@ -29,13 +31,25 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> StorageOutputs:
     spec = ctx.spec
     for manifest in nvme.manifests(spec):
         kobj.apply(manifest, ctx.k8s_opts(parent))
-    kv_disk_classes = {pool.name: nvme.storage_class_for(spec, pool) for pool in nvme.nvme_pools(spec)}
+    disk_classes = kv_disk_classes(spec)
 
     roles: dict[str, Any] = {}
     claims_backing = _backing(ctx, parent, roles)
     if claims_backing is None:
-        return StorageOutputs(kv_disk_classes=kv_disk_classes)
-    return _model_cache(ctx, parent, claims_backing, roles, kv_disk_classes)
+        return StorageOutputs(kv_disk_classes=disk_classes)
+    return _model_cache(ctx, parent, claims_backing, roles, disk_classes)
+
+
+def from_stack(ctx: PlatformContext, parent: pulumi.Resource, refs: StackRefs) -> StorageOutputs:
+    """In a later layer stack: the KV disk classes, from the spec; claims, prefetch Jobs and token Secrets are in
+    the infra stack, up before it (components/layering.py)."""
+    spec = ctx.spec
+    return StorageOutputs(kv_disk_classes=kv_disk_classes(spec))
+
+
+def kv_disk_classes(spec: StackSpec) -> dict[str, str]:
+    """{pool: local NVMe StorageClass} of the pools whose KV disk tier uses it."""
+    return {pool.name: nvme.storage_class_for(spec, pool) for pool in nvme.nvme_pools(spec)}
 
 
 def _backing(ctx: PlatformContext, parent: pulumi.Resource, roles: dict[str, Any]) -> dict[str, Any] | None:
