@@ -395,5 +395,22 @@ def spec_and_selection_from_pulumi_config() -> tuple[StackSpec, LayerSelection |
     selection = layer_selection(stack_file)
     if selection is None:
         return spec_from_stack_file(stack_file), None, pulumi.Config("aws").get("region")
-    base = layer_spec_file(selection)
+    base = layer_spec_file(selection, pulumi_stacks_dir())
+    pulumi.log.info(f"layer stack {selection.layer} of {selection.spec_stack}: spec from {base.path}")
     return spec_from_stack_file(base), selection, base.region
+
+
+def pulumi_stacks_dir() -> Path:
+    """Where Pulumi reads this project's stack files under `pulumi up`: `stackConfigDir` of the project's Pulumi.yaml,
+    relative to the project root (pulumi.get_root_directory(); the project root itself when unset), so a layer stack
+    reads its base stack's file next to its own. When the language host does not pass the project root (the e2e's
+    pulumi-language-python does not), and outside the engine (offline, tests): the program's stacks/, which is the
+    shipped project's stackConfigDir. The program logs which file it read."""
+    import pulumi
+
+    root = pulumi.get_root_directory()
+    if not root or not (Path(root) / "Pulumi.yaml").is_file():
+        return STACKS_DIR
+    project = safe_load_unique((Path(root) / "Pulumi.yaml").read_text(encoding="utf-8")) or {}
+    configured = project.get("stackConfigDir") if isinstance(project, dict) else None
+    return Path(root) / str(configured or ".")

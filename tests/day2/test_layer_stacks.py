@@ -242,3 +242,28 @@ def test_pulumi_up_path_reads_the_layer_and_the_base_spec_from_config() -> None:
     assert (selection.layer, selection.spec_stack, selection.stack) == ("serving", "aws-h100", "aws-h100-serving")
     assert region == "us-east-2"
     assert spec == spec_from_stack_file(read_stack_file("aws-h100"))
+
+
+def test_pulumi_up_reads_the_base_file_from_the_projects_stack_config_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under `pulumi up` the base stack's file is read where Pulumi reads the layer stack's own file
+    (`stackConfigDir` of the project root's Pulumi.yaml), not from the package's stacks/."""
+    import pulumi
+
+    from components.loader import spec_and_selection_from_pulumi_config
+    from stacks.engine import run_offline
+
+    (tmp_path / "Pulumi.yaml").write_text("name: inference-ra\nruntime: python\nstackConfigDir: config\n")
+    (tmp_path / "config").mkdir()
+    doc = yaml.safe_load(read_stack_file("aws-h100").path.read_text())
+    doc["config"]["inference-ra:cluster"]["name"] = "from-config-dir"
+    (tmp_path / "config" / "Pulumi.aws-h100.yaml").write_text(yaml.safe_dump(doc))
+    monkeypatch.setattr(pulumi, "get_root_directory", lambda: str(tmp_path))
+    got: list[Any] = []
+    run_offline(
+        lambda: got.append(spec_and_selection_from_pulumi_config()),
+        stack="aws-h100-infra",
+        config={"inference-ra:layer": "infra", "inference-ra:specStack": "aws-h100"},
+    )
+    assert got[0][0].cluster.name == "from-config-dir"
