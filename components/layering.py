@@ -27,10 +27,12 @@ rebuilt by the producing layer's `from_stack(ctx, parent, refs)` function:
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 
@@ -86,8 +88,18 @@ class LayerSelection:
         return LAYER_STACKS[: LAYER_STACKS.index(self.layer)]
 
 
+class LayerDriftError(pulumi.RunError):
+    """An earlier layer stack exports a value other than what this stack computes from the spec: it was deployed
+    from another version of the spec (or not at all)."""
+
+
 class StackRefs:
-    """The StackReferences of one layer stack to the layer stacks before it (created in deploy order)."""
+    """The StackReferences of one layer stack to the layer stacks before it (created in deploy order).
+
+    Every value a later stack recomputes from the spec is also checked against what the earlier stack exports
+    (`expect`, then `seal` once every earlier layer is rebuilt): the Kubernetes provider's kubeconfig waits for the
+    check, so on a mismatch no Kubernetes object of this stack is created, changed or deleted, and `pulumi up` fails
+    with the field, both values and the stack to deploy first."""
 
     def __init__(self, selection: LayerSelection, parent: pulumi.Resource) -> None:
         self.selection = selection
@@ -100,10 +112,73 @@ class StackRefs:
             )
             for layer in selection.earlier()
         }
+        self._expected: dict[str, dict[str, Any]] = {layer: {} for layer in selection.earlier()}
+        self._verified: asyncio.Future[bool] = asyncio.get_event_loop().create_future()
 
     def kubeconfig(self) -> pulumi.Output[str]:
-        """The infra stack's kubeconfig (a secret wherever it goes)."""
-        return pulumi.Output.secret(self.refs["infra"].require_output(KUBECONFIG_OUTPUT))
+        """The infra stack's kubeconfig (a secret wherever it goes), once the exported values are checked."""
+        kubeconfig = self.refs["infra"].require_output(KUBECONFIG_OUTPUT)
+        verified = pulumi.Output.from_input(cast(Any, self._verified))
+        checked = pulumi.Output.all(kubeconfig, verified).apply(lambda v: str(v[0]))
+        secret: pulumi.Output[str] = pulumi.Output.secret(checked)
+        return secret
+
+    def expect(self, layer_stack: str, values: Mapping[str, Any]) -> None:
+        """Values (`<layer>.<field>`: JSON data) this stack recomputed, which `layer_stack` must export alike."""
+        self._expected[layer_stack].update(values)
+
+    def seal(self) -> None:
+        """Start the check of every expected value against the earlier stacks' outputs."""
+        task = asyncio.ensure_future(self._verify())
+
+        def done(t: asyncio.Future[bool]) -> None:
+            if t.cancelled():
+                self._verified.cancel()
+            elif (exc := t.exception()) is not None:
+                self._verified.set_exception(exc)
+            else:
+                self._verified.set_result(True)
+
+        task.add_done_callback(done)
+
+    async def _verify(self) -> bool:
+        problems = []
+        for layer, expected in self._expected.items():
+            stack = self.selection.stack_name(layer)
+            outputs = await self.refs[layer].outputs.future() or {}
+            for name, want in sorted(expected.items()):
+                got = outputs.get(name)
+                if _canonical(got) != _canonical(want):
+                    problems.append(f"  {stack} exports {name} = {_show(got)}; this spec gives {_show(want)}")
+        if problems:
+            raise LayerDriftError(
+                f"layer stack {self.selection.stack} was computed from a spec that the stacks before it were not "
+                "deployed from:\n" + "\n".join(problems) + "\n"
+                "run `pulumi up` on those stacks first (deploy order: "
+                + ", ".join(self.selection.stack_name(layer) for layer in LAYER_STACKS)
+                + ")"
+            )
+        return True
+
+
+def _canonical(value: Any) -> str:
+    """JSON with integral floats as ints (stack outputs come back through the engine's doubles)."""
+    return json.dumps(_ints(value), sort_keys=True)
+
+
+def _ints(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {str(k): _ints(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_ints(v) for v in value]
+    return value
+
+
+def _show(value: Any) -> str:
+    text = "(not exported)" if value is None else _canonical(value)
+    return text if len(text) <= 200 else text[:200] + "..."
 
 
 def export_values(outputs: object, layer: str) -> dict[str, Any]:
@@ -137,6 +212,7 @@ __all__ = [
     "LAYER_KEYS",
     "LAYER_STACK",
     "LAYER_STACKS",
+    "LayerDriftError",
     "LayerSelection",
     "StackRefs",
     "export_values",

@@ -142,6 +142,8 @@ class InferencePlatform(pulumi.ComponentResource):
                     if isinstance(outputs, ClusterOutputs) and (kubeconfig := _kubeconfig(outputs)) is not None:
                         self.exports[KUBECONFIG_OUTPUT] = kubeconfig
             component.register_outputs({})
+        if refs is not None:
+            refs.seal()  # every earlier layer rebuilt: check its values against the earlier stacks' exports
         self.register_outputs({"stack": ctx.stack})
 
     def _from_stack(self, ctx: PlatformContext, layer: str, target: str, refs: StackRefs) -> None:
@@ -149,7 +151,9 @@ class InferencePlatform(pulumi.ComponentResource):
         module, _, _ = target.partition(":")
         rebuild: FromStackFn | None = getattr(importlib.import_module(module), "from_stack", None)
         if rebuild is not None:
-            ctx.provide(rebuild(ctx, self, refs))
+            outputs = rebuild(ctx, self, refs)
+            ctx.provide(outputs)
+            refs.expect(LAYER_STACK[layer], export_values(outputs, layer))
 
 
 __all__ = ["LAYERS", "FromStackFn", "InferencePlatform", "Layer", "LayerFn"]

@@ -81,7 +81,10 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> FabricOutputs:
 
 def from_stack(ctx: PlatformContext, parent: pulumi.Resource, refs: StackRefs) -> FabricOutputs:
     """In a later layer stack: every pool's fabric profile, from the spec (components/layering.py)."""
-    return FabricOutputs(profiles={pool.name: fabric_profile(ctx.spec, pool) for pool in ctx.spec.gpu_pools})
+    return FabricOutputs(
+        profiles={pool.name: fabric_profile(ctx.spec, pool) for pool in ctx.spec.gpu_pools},
+        scheduler_topology=tuple(topology_manifests(ctx.spec)),
+    )
 
 
 def _network_operator(ctx: PlatformContext, parent: pulumi.Resource) -> None:

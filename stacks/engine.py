@@ -14,7 +14,8 @@ import gc
 import io
 import logging
 import math
-from collections.abc import Callable, Iterator
+import warnings
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -235,11 +236,16 @@ class _RecordingMonitor(pmocks.MockMonitor):
 
 
 class _Mocks(pmocks.Mocks):
-    def __init__(self, region: str) -> None:
+    def __init__(self, region: str, stack_outputs: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         self.region = region
+        self.stack_outputs = stack_outputs or {}  # {stack: its outputs}, what a StackReference to it reads
 
     def new_resource(self, args: pmocks.MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
         inputs = dict(args.inputs)
+        if args.typ == "pulumi:pulumi:StackReference":
+            stack = str(inputs.get("name") or args.name)
+            ref = placeholders.stack_reference(stack, self.stack_outputs.get(stack.rsplit("/", 1)[-1], {}))
+            return ref.pop("id"), {**inputs, **ref}
         out = placeholders.outputs(args.typ, args.name, inputs, self.region)
         rid = out.pop("id")
         if args.typ.startswith("kubernetes:") and args.typ != "pulumi:providers:kubernetes":
@@ -281,6 +287,27 @@ class SynthError(Exception):
     """The program failed while registering resources (not a config problem)."""
 
 
+def _collect_quietly() -> None:
+    """After a failed program: the SDK coroutines it created and never awaited (e.g. StackReference.require_output
+    builds an Output from `value.future()` and `value.is_known()` coroutines) are collected here, quietly. Collected
+    later, their "never awaited" warnings fire inside whatever code runs then (seen: inside compile(), where CPython
+    3.11 fails with "AST constructor recursion depth mismatch")."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        gc.collect()
+
+
+def _without_tracebacks(exc: BaseException) -> BaseException:
+    """`exc` with the tracebacks of it and its chain dropped (they hold the failed run's frames alive)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        current.__traceback__ = None
+        current = current.__cause__ or current.__context__
+    return exc
+
+
 def run_offline(
     program: Callable[[], object],
     *,
@@ -288,13 +315,16 @@ def run_offline(
     config: dict[str, str] | None = None,
     secret_keys: list[str] | None = None,
     region: str = "us-east-1",
+    stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[Registration]:
     """Run `program` on the recording mock monitor and return every registration, sorted by URN.
 
     The one path both `synth` and the scale benchmark's SDK floor (bench/synth_scale.py) go through.
     """
     with _collector_tuned():
-        return _run_offline(program, stack=stack, config=config, secret_keys=secret_keys, region=region)
+        return _run_offline(
+            program, stack=stack, config=config, secret_keys=secret_keys, region=region, stack_outputs=stack_outputs
+        )
 
 
 # The SDK allocates a few dozen container objects per registration (Outputs, futures, protobuf messages); with the
@@ -322,17 +352,20 @@ def _run_offline(
     config: dict[str, str] | None,
     secret_keys: list[str] | None,
     region: str,
+    stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[Registration]:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    monitor = _RecordingMonitor(_Mocks(region))
+    mocks = _Mocks(region, stack_outputs)
+    monitor = _RecordingMonitor(mocks)
     logger = logging.getLogger("inference-ra.engine")
     logger.addHandler(logging.NullHandler())
     logger.propagate = False
+    error: SynthError | None = None
     try:
         pulumi.runtime.set_all_config(config or {}, secret_keys or [])
         pmocks.set_mocks(
-            _Mocks(region),
+            mocks,
             project=PROJECT,
             stack=stack,
             preview=False,
@@ -344,7 +377,8 @@ def _run_offline(
             program()
             loop.run_until_complete(wait_for_rpcs())
     except Exception as exc:
-        raise SynthError(f"{type(exc).__name__}: {exc}") from exc
+        error = SynthError(f"{type(exc).__name__}: {exc}")
+        error.__cause__ = _without_tracebacks(exc)
     finally:
         with contextlib.suppress(Exception):  # the transforms' callback server (images.mirror), on this loop
             loop.run_until_complete(psettings._shutdown_callbacks())
@@ -353,6 +387,10 @@ def _run_offline(
         pulumi.runtime.set_all_config({}, [])
         loop.close()
         asyncio.set_event_loop(None)
+        if error is not None:
+            _collect_quietly()
+    if error is not None:
+        raise error
     if monitor.duplicates:  # as the real engine: "Duplicate resource URN '...'; try giving it a unique name"
         raise SynthError(
             f"Duplicate resource URN {monitor.duplicates[0]!r}; try giving it a unique name "
@@ -368,13 +406,17 @@ def synth(
     allow_unrendered_charts: bool = False,
     render_charts: bool = True,
     layer: str | None = None,
+    earlier_outputs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Plan:
     """Render a stack offline. Raises SpecError for bad config before anything runs; ChartSourceError when a chart
     cannot be found (fail closed: `allow_unrendered_charts` lists it as skipped instead); HelmRenderError when Helm
     fails on a chart. `render_charts=False` is for measurements of the engine alone (bench/).
 
     A layer stack (components/layering.py) runs the program in that layer's mode: `stack_file` is a layer stack's
-    file (`inference-ra:layer` + `inference-ra:specStack`), or the base stack's file with `layer`."""
+    file (`inference-ra:layer` + `inference-ra:specStack`), or the base stack's file with `layer`. What its
+    StackReferences read is what the earlier layer stacks export when synthesized from the same spec (so the
+    program's check of recomputed values against them passes), unless `earlier_outputs` ({stack: outputs}) says
+    otherwise; the kubeconfig output is a placeholder either way."""
     from components.layering import LayerSelection
     from components.loader import layer_selection, layer_spec_file
 
@@ -397,9 +439,25 @@ def synth(
     def program() -> None:  # validated once, above
         built.append(run_program(spec, selection, spec_file.region))
 
-    resources = run_offline(
-        program, stack=name, config=config, secret_keys=secret_keys, region=spec_file.region or "us-east-1"
-    )
+    if selection is not None and earlier_outputs is None:
+        earlier: dict[str, Mapping[str, Any]] = {}
+        for before in selection.earlier():
+            done = synth(spec_file, layer=before, render_charts=False, earlier_outputs=earlier)
+            earlier[done.stack] = done.outputs
+        earlier_outputs = earlier
+    try:
+        resources = run_offline(
+            program,
+            stack=name,
+            config=config,
+            secret_keys=secret_keys,
+            region=spec_file.region or "us-east-1",
+            stack_outputs=earlier_outputs,
+        )
+    except SynthError:
+        built.clear()  # the failed run's objects: release them and their pending coroutines now
+        _collect_quietly()
+        raise
     plan = Plan(project=PROJECT, stack=name, spec=spec, resources=resources)
     if built:
         plan.outputs = {k: SECRET if isinstance(v, pulumi.Output) else v for k, v in built[0].exports.items()}

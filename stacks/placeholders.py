@@ -7,6 +7,7 @@ is the documentation account AWS uses in its examples.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 ACCOUNT = "123456789012"
@@ -47,24 +48,17 @@ def resource_id(type_: str, name: str, inputs: dict[str, Any]) -> str:
     return str(inputs.get("name") or name)
 
 
-def stack_reference(stack: str) -> dict[str, Any]:
-    """What a StackReference to a layer stack reads offline: its kubeconfig output as a visible placeholder (a
-    secret, so the plan shows "[secret]" wherever it goes); the other outputs later stacks recompute from the spec
-    (components/layering.py)."""
+def stack_reference(stack: str, exported: Mapping[str, Any]) -> dict[str, Any]:
+    """What a StackReference to a layer stack reads offline: that stack's offline outputs (`exported`), with its
+    kubeconfig a visible placeholder (a secret, so the plan shows "[secret]" wherever it goes)."""
     from components.layering import KUBECONFIG_OUTPUT
 
-    return {
-        "id": stack,
-        "name": stack,
-        "outputs": {KUBECONFIG_OUTPUT: f"[offline: output {KUBECONFIG_OUTPUT} of stack {stack}]"},
-        "secretOutputNames": [KUBECONFIG_OUTPUT],
-    }
+    outputs = {**exported, KUBECONFIG_OUTPUT: f"[offline: output {KUBECONFIG_OUTPUT} of stack {stack}]"}
+    return {"id": stack, "name": stack, "outputs": outputs, "secretOutputNames": [KUBECONFIG_OUTPUT]}
 
 
 def outputs(type_: str, name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
     """Outputs a provider would add to the inputs of a created resource."""
-    if type_ == "pulumi:pulumi:StackReference":
-        return stack_reference(str(inputs.get("name") or name))
     rid = resource_id(type_, name, inputs)
     module = type_.split(":")[1].split("/")[0] if type_.count(":") >= 2 else ""
     out: dict[str, Any] = {"id": rid}

@@ -157,8 +157,7 @@ def _rebuilt_exports() -> dict[str, Any]:
         ("acceptance", acceptance),
         ("observability", observability),
     ):
-        values = export_values(module.from_stack(ctx, None, None), layer)  # type: ignore[arg-type]
-        out.update({k: v for k, v in values.items() if k != "fabric.scheduler_topology"})  # read within platform
+        out.update(export_values(module.from_stack(ctx, None, None), layer))  # type: ignore[arg-type]
     assert out["fabric.profiles"]["h100"]["nic_resource"] == "vpc.amazonaws.com/efa"
     return out
 
@@ -267,3 +266,38 @@ def test_pulumi_up_reads_the_base_file_from_the_projects_stack_config_dir(
         config={"inference-ra:layer": "infra", "inference-ra:specStack": "aws-h100"},
     )
     assert got[0][0].cluster.name == "from-config-dir"
+
+
+def _outputs_of_earlier_stacks() -> dict[str, dict[str, Any]]:
+    return {f"aws-h100-{layer}": dict(layer_plan(layer).outputs) for layer in ("infra", "platform")}
+
+
+def test_rejects_a_layer_stack_whose_earlier_stack_was_deployed_from_another_spec() -> None:
+    """A value the serving stack recomputes from the spec differs from what infra exports (infra was deployed from
+    an older spec): the program fails before any Kubernetes object (they all wait for the checked provider)."""
+    from stacks.engine import SynthError
+
+    earlier = _outputs_of_earlier_stacks()
+    earlier["aws-h100-infra"]["storage.kv_disk_classes"] = {"h100": "old-class"}
+    with pytest.raises(SynthError) as exc:
+        synth(read_stack_file("aws-h100"), layer="serving", render_charts=False, earlier_outputs=earlier)
+    text = str(exc.value)
+    assert 'aws-h100-infra exports storage.kv_disk_classes = {"h100": "old-class"}' in text
+    assert 'this spec gives {"h100": "local-nvme"}' in text
+    assert "run `pulumi up` on those stacks first" in text
+
+
+def test_rejects_a_layer_stack_whose_earlier_stack_exports_nothing() -> None:
+    from stacks.engine import SynthError
+
+    earlier = _outputs_of_earlier_stacks()
+    earlier["aws-h100-platform"] = {}
+    with pytest.raises(SynthError, match=r"aws-h100-platform exports fabric.profiles = \(not exported\)"):
+        synth(read_stack_file("aws-h100"), layer="serving", render_charts=False, earlier_outputs=earlier)
+
+
+def test_earlier_outputs_as_exported_pass_the_check() -> None:
+    plan = synth(
+        read_stack_file("aws-h100"), layer="serving", render_charts=False, earlier_outputs=_outputs_of_earlier_stacks()
+    )
+    assert json.dumps(plan.to_json(), sort_keys=True) == json.dumps(layer_plan("serving").to_json(), sort_keys=True)
