@@ -149,7 +149,7 @@ class StackRefs:
             for name, want in sorted(expected.items()):
                 got = outputs.get(name)
                 if _canonical(got) != _canonical(want):
-                    problems.append(f"  {stack} exports {name} = {_show(got)}; this spec gives {_show(want)}")
+                    problems.append(f"  {stack} exports {_difference(_normal(got), _normal(want), name)}")
         if problems:
             raise LayerDriftError(
                 f"layer stack {self.selection.stack} was computed from a spec that the stacks before it were not "
@@ -162,18 +162,32 @@ class StackRefs:
 
 
 def _canonical(value: Any) -> str:
-    """JSON with integral floats as ints (stack outputs come back through the engine's doubles)."""
-    return json.dumps(_ints(value), sort_keys=True)
+    return json.dumps(_normal(value), sort_keys=True)
 
 
-def _ints(value: Any) -> Any:
+def _normal(value: Any) -> Any:
+    """A value as it comes back from a stack output: integral floats as ints (the engine carries numbers as doubles)
+    and no null entries in maps (the engine drops them: seen on the real engine with FabricProfile.nic_resource)."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, Mapping):
-        return {str(k): _ints(v) for k, v in value.items()}
+        return {str(k): _normal(v) for k, v in value.items() if v is not None}
     if isinstance(value, list | tuple):
-        return [_ints(v) for v in value]
+        return [_normal(v) for v in value]
     return value
+
+
+def _difference(got: Any, want: Any, path: str) -> str:
+    """The first place two normalized values differ, as `path: got != want`."""
+    if isinstance(got, dict) and isinstance(want, dict):
+        for key in sorted(set(got) | set(want)):
+            if key not in got or key not in want or _canonical(got[key]) != _canonical(want[key]):
+                return _difference(got.get(key), want.get(key), f"{path}.{key}")
+    if isinstance(got, list) and isinstance(want, list) and len(got) == len(want):
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
+            if _canonical(g) != _canonical(w):
+                return _difference(g, w, f"{path}[{i}]")
+    return f"{path} = {_show(got)}; this spec gives {_show(want)}"
 
 
 def _show(value: Any) -> str:
