@@ -187,11 +187,11 @@ def _difference(got: Any, want: Any, path: str) -> str:
         for i, (g, w) in enumerate(zip(got, want, strict=True)):
             if _canonical(g) != _canonical(w):
                 return _difference(g, w, f"{path}[{i}]")
-    return f"{path} = {_show(got)}; this spec gives {_show(want)}"
+    return f"{path} = {_show(got, '(not exported)')}; this spec gives {_show(want, '(none)')}"
 
 
-def _show(value: Any) -> str:
-    text = "(not exported)" if value is None else _canonical(value)
+def _show(value: Any, missing: str) -> str:
+    text = missing if value is None else _canonical(value)
     return text if len(text) <= 200 else text[:200] + "..."
 
 
