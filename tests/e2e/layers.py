@@ -17,13 +17,11 @@ import secrets
 import sys
 import time
 import traceback
+from pathlib import Path
 
 import yaml
 
-from tests.e2e.cluster import LocalCluster
-from tests.e2e.emulate import Emulators, WebhookServer, wait_until
-from tests.e2e.nodes import fake_nodes
-from tests.e2e.workspace import REPO, Workspace
+REPO = Path(__file__).resolve().parents[2]
 
 BIN = REPO / ".tools" / "bin"
 UPSTREAM = REPO.parent / "shared" / "upstream"
@@ -66,6 +64,12 @@ def main() -> int:
     from kubernetes import client
 
     from components.loader import read_stack_file, spec_from_stack_file
+
+    summary["harness"] = "tests.e2e (docs/e2e.md)"  # the e2e harness's pieces, imported below
+    from tests.e2e.cluster import LocalCluster
+    from tests.e2e.emulate import Emulators, WebhookServer, wait_until
+    from tests.e2e.nodes import fake_nodes
+    from tests.e2e.workspace import Workspace
 
     if WORK.exists():
         shutil.rmtree(WORK)
