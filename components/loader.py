@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from components.layering import LAYER_KEY, LAYER_KEYS, LAYER_STACKS, SPEC_STACK_KEY, LayerSelection
 from components.rules import Problem, check_spec, did_you_mean, internal_problem
 from components.spec import SECRET_KEYS, TOP_LEVEL_KEYS, StackSpec
 from components.spec_errors import pydantic_problems
@@ -323,13 +324,93 @@ def _decode_config_value(value: Any) -> Any:
     return value
 
 
+def layer_selection(stack_file: StackFile) -> LayerSelection | None:
+    """The layer stack a stack file names (`inference-ra:layer` + `inference-ra:specStack`, components/layering.py),
+    None for a one-stack file. A layer stack file holds no spec key (the spec is the base stack's file): anything
+    but those two keys and secrets is a problem, reported with its key path."""
+    config = stack_file.project_config()
+    if not any(key in config for key in LAYER_KEYS):
+        return None
+    layer, spec_stack = config.get(LAYER_KEY), config.get(SPEC_STACK_KEY)
+    problems = []
+    if layer is None:
+        problems.append(Problem(LAYER_KEY, "is missing: a stack with `specStack` is a layer stack", fix=_LAYERS_FIX))
+    elif layer not in LAYER_STACKS:
+        problems.append(Problem(LAYER_KEY, "is not a layer stack", layer, _LAYERS_FIX))
+    if spec_stack is None:
+        problems.append(Problem(SPEC_STACK_KEY, "is missing: a layer stack reads the spec of another", fix=_BASE))
+    elif not isinstance(spec_stack, str) or not STACK_NAME.match(spec_stack) or spec_stack in (".", ".."):
+        problems.append(Problem(SPEC_STACK_KEY, "is not a stack name", spec_stack, _BASE))
+    elif spec_stack == stack_file.name:
+        problems.append(Problem(SPEC_STACK_KEY, "names this layer stack itself", spec_stack, _BASE))
+    for key in sorted(k for k in config if k not in LAYER_KEYS):
+        problems.append(
+            Problem(
+                key,
+                "is a spec key in a layer stack file: the spec lives in the base stack's file only",
+                fix=f"move it to stacks/Pulumi.{spec_stack}.yaml",
+            )
+        )
+    problems += config_key_problems(stack_file)
+    if problems:
+        raise SpecError(sorted(problems, key=lambda p: (p.path, p.message)), str(stack_file.path))
+    return LayerSelection(layer=str(layer), spec_stack=str(spec_stack))
+
+
+_LAYERS_FIX = f"use one of {', '.join(LAYER_STACKS)}"
+_BASE = "set it to the stack whose stacks/Pulumi.<stack>.yaml holds the spec, e.g. aws-h100"
+
+
+def layer_spec_file(selection: LayerSelection, stacks_dir: Path = STACKS_DIR) -> StackFile:
+    """The base stack's file a layer stack reads its spec from; a problem under `specStack` when it is missing or is
+    itself a layer stack."""
+    try:
+        base = read_stack_file(selection.spec_stack, stacks_dir)
+    except SpecError as exc:
+        raise SpecError(
+            [Problem(SPEC_STACK_KEY, p.message, selection.spec_stack, p.fix) for p in exc.problems], exc.source
+        ) from None
+    if any(key in base.project_config() for key in LAYER_KEYS):
+        raise SpecError(
+            [Problem(SPEC_STACK_KEY, f"names a layer stack ({base.path}), not a spec", selection.spec_stack, _BASE)],
+            str(base.path),
+        )
+    return base
+
+
 def spec_from_pulumi_config() -> StackSpec:
     """The `pulumi up` path: the whole config bag through the same checks as a stack file (unknown keys, namespace
     typos, plain-text credentials are rejected exactly as `synth` rejects them)."""
+    return spec_and_selection_from_pulumi_config()[0]
+
+
+def spec_and_selection_from_pulumi_config() -> tuple[StackSpec, LayerSelection | None, str | None]:
+    """The spec, for a layer stack which layer it is (its spec read from the base stack's file), and the region of
+    the spec's stack (`aws:region` of the base stack's file for a layer stack)."""
     import pulumi
 
     bag, secrets = pulumi_config_bag()
     stack = pulumi.get_stack()
-    return spec_from_stack_file(
-        StackFile(name=stack, path=Path(f"<config of stack {stack}>"), config=bag, secrets=secrets)
-    )
+    stack_file = StackFile(name=stack, path=Path(f"<config of stack {stack}>"), config=bag, secrets=secrets)
+    selection = layer_selection(stack_file)
+    if selection is None:
+        return spec_from_stack_file(stack_file), None, pulumi.Config("aws").get("region")
+    base = layer_spec_file(selection, pulumi_stacks_dir())
+    pulumi.log.info(f"layer stack {selection.layer} of {selection.spec_stack}: spec from {base.path}")
+    return spec_from_stack_file(base), selection, base.region
+
+
+def pulumi_stacks_dir() -> Path:
+    """Where Pulumi reads this project's stack files under `pulumi up`: `stackConfigDir` of the project's Pulumi.yaml,
+    relative to the project root (pulumi.get_root_directory(); the project root itself when unset), so a layer stack
+    reads its base stack's file next to its own. When the language host does not pass the project root (the e2e's
+    pulumi-language-python does not), and outside the engine (offline, tests): the program's stacks/, which is the
+    shipped project's stackConfigDir. The program logs which file it read."""
+    import pulumi
+
+    root = pulumi.get_root_directory()
+    if not root or not (Path(root) / "Pulumi.yaml").is_file():
+        return STACKS_DIR
+    project = safe_load_unique((Path(root) / "Pulumi.yaml").read_text(encoding="utf-8")) or {}
+    configured = project.get("stackConfigDir") if isinstance(project, dict) else None
+    return Path(root) / str(configured or ".")

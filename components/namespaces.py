@@ -7,6 +7,7 @@ import pulumi
 from components import k8s as kobj
 from components.catalog.pod_levels import CHART_PODS, OPERATOR_NAMESPACES, loosest
 from components.context import PlatformContext
+from components.layering import StackRefs
 from components.outputs import NamespaceOutputs
 from components.spec import StackSpec
 
@@ -147,3 +148,8 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> NamespaceOutputs:
         opts = pulumi.ResourceOptions(parent=parent, provider=ctx.cluster.k8s_provider, depends_on=None, protect=False)
         by_name[name] = kobj.apply(namespace_manifest(ctx.spec, name), opts)
     return NamespaceOutputs(by_name=by_name)
+
+
+def from_stack(ctx: PlatformContext, parent: pulumi.Resource, refs: StackRefs) -> NamespaceOutputs:
+    """In a later layer stack: the namespaces exist (infra is up before it); nothing to depend on here."""
+    return NamespaceOutputs()

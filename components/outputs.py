@@ -56,6 +56,9 @@ class ClusterOutputs(LayerOutputs):
     LAYER: ClassVar[str] = "cluster"
     k8s_provider: pulumi.ProviderResource  # every Kubernetes object of the stack goes through it (ctx.k8s_opts)
     eks: EksOutputs | None = None  # aws only
+    # what the provider was built from; a layer stack exports it (secret) for the later stacks' providers
+    # (components/layering.py); None in the later stacks themselves
+    kubeconfig: pulumi.Output[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,8 @@ class NamespaceOutputs(LayerOutputs):
 @dataclass(frozen=True)
 class ComputeOutputs(LayerOutputs):
     LAYER: ClassVar[str] = "compute"
-    gpu_operator: pulumi.Resource  # the GPU Operator chart (driver, `nvidia` RuntimeClass)
+    # the GPU Operator chart (driver, `nvidia` RuntimeClass); None in a later layer stack (stack order orders it)
+    gpu_operator: pulumi.Resource | None = None
     node_groups: Mapping[str, pulumi.Resource] = field(default_factory=dict)  # {pool: EKS node group} (aws)
     # {pool: {namespace: (ComputeDomain name, its ResourceClaimTemplate name)}} of GB200 pools
     compute_domains: Mapping[str, Mapping[str, tuple[str, str]]] = field(default_factory=dict)

@@ -18,10 +18,20 @@ from collections.abc import Callable
 import pulumi
 
 from components.context import LayerOrderError, PlatformContext
-from components.outputs import LayerOutputs
+from components.layering import (
+    KUBECONFIG_OUTPUT,
+    LAYER_STACK,
+    LayerSelection,
+    StackRefs,
+    export_outputs,
+    export_values,
+)
+from components.outputs import ClusterOutputs, LayerOutputs
 from components.providers import build_aws_provider
 
 LayerFn = Callable[[PlatformContext, pulumi.Resource], LayerOutputs | None]
+# a layer's outputs as a later layer stack sees them (components/layering.py)
+FromStackFn = Callable[[PlatformContext, pulumi.Resource, StackRefs], LayerOutputs]
 
 
 class Layer(pulumi.ComponentResource):
@@ -98,13 +108,36 @@ def _load(target: str) -> LayerFn:
     return getattr(importlib.import_module(module), fn)  # type: ignore[no-any-return]
 
 
-class InferencePlatform(pulumi.ComponentResource):
-    """The whole reference architecture for one stack."""
+def _kubeconfig(cluster: ClusterOutputs) -> pulumi.Output[str] | None:
+    """What the infra stack exports for the later stacks' Kubernetes provider (components/layering.py): a secret."""
+    kubeconfig = cluster.kubeconfig
+    if kubeconfig is None:
+        return None
+    secret: pulumi.Output[str] = pulumi.Output.secret(kubeconfig)
+    return secret
 
-    def __init__(self, name: str, ctx: PlatformContext, opts: pulumi.ResourceOptions | None = None) -> None:
+
+class InferencePlatform(pulumi.ComponentResource):
+    """The whole reference architecture for one stack, or one layer stack of it (components/layering.py)."""
+
+    def __init__(
+        self,
+        name: str,
+        ctx: PlatformContext,
+        opts: pulumi.ResourceOptions | None = None,
+        selection: LayerSelection | None = None,
+    ) -> None:
         super().__init__("inference-ra:index:InferencePlatform", name, None, opts)
-        ctx.aws_provider = build_aws_provider(ctx, self)
+        # what a layer stack exports for the later ones (`<layer>.<field>`, components/layering.py); empty otherwise
+        self.exports: dict[str, object] = {}
+        if selection is None or selection.layer == "infra":
+            ctx.aws_provider = build_aws_provider(ctx, self)
+        refs = StackRefs(selection, self) if selection is not None else None
         for layer, target in LAYERS:
+            if selection is not None and refs is not None and not selection.runs(layer):
+                if LAYER_STACK[layer] in selection.earlier():
+                    self._from_stack(ctx, layer, target, refs)
+                continue
             component = Layer(layer, f"{name}-{layer}", pulumi.ResourceOptions(parent=self))
             outputs = _load(target)(ctx, component)
             if outputs is not None:
@@ -113,8 +146,24 @@ class InferencePlatform(pulumi.ComponentResource):
                         f"layer `{layer}` returned {type(outputs).__name__}, which only `{outputs.LAYER}` produces"
                     )
                 ctx.provide(outputs)
+                if selection is not None:
+                    self.exports.update(export_values(outputs, layer))
+                    self.exports.update(export_outputs(outputs, layer))
+                    if isinstance(outputs, ClusterOutputs) and (kubeconfig := _kubeconfig(outputs)) is not None:
+                        self.exports[KUBECONFIG_OUTPUT] = kubeconfig
             component.register_outputs({})
+        if refs is not None:
+            refs.seal()  # every earlier layer rebuilt: check its values against the earlier stacks' exports
         self.register_outputs({"stack": ctx.stack})
 
+    def _from_stack(self, ctx: PlatformContext, layer: str, target: str, refs: StackRefs) -> None:
+        """The outputs of a layer of an earlier layer stack, rebuilt by its `from_stack` (none: nothing reads it)."""
+        module, _, _ = target.partition(":")
+        rebuild: FromStackFn | None = getattr(importlib.import_module(module), "from_stack", None)
+        if rebuild is not None:
+            outputs = rebuild(ctx, self, refs)
+            ctx.provide(outputs)
+            refs.expect(LAYER_STACK[layer], export_values(outputs, layer))
 
-__all__ = ["LAYERS", "InferencePlatform", "Layer", "LayerFn"]
+
+__all__ = ["LAYERS", "FromStackFn", "InferencePlatform", "Layer", "LayerFn"]

@@ -30,6 +30,7 @@ from components import podsecurity
 from components.catalog import IMAGES, NODE_TYPES
 from components.constants import ACCEPTANCE_LABEL, GPU_TOLERATION, POOL_LABEL
 from components.context import PlatformContext
+from components.layering import StackRefs
 from components.outputs import AcceptanceOutputs
 from components.spec import StackSpec
 from components.spec.gpu import GpuPoolSpec
@@ -311,7 +312,7 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> AcceptanceOutputs:
         pool_name = obj["metadata"]["labels"][POOL_LABEL]
         pool = ctx.spec.pool(pool_name)
         assert pool is not None
-        deps = [*prereqs, operator]
+        deps = [*prereqs, *([operator] if operator is not None else [])]
         if pool_name in node_groups:
             deps.append(node_groups[pool_name])
         opts = ctx.k8s_opts(parent, depends_on=deps, namespace=NAMESPACE)
@@ -322,5 +323,18 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> AcceptanceOutputs:
         ds = kobj.apply(obj, opts)
         if pool.acceptance.gate:
             gates[pool_name] = ds
-    selectors = {p.name: gate_node_selector(ctx.spec, p.name) for p in ctx.spec.gpu_pools}
-    return AcceptanceOutputs(gates=gates, node_selectors={pool: sel for pool, sel in selectors.items() if sel})
+    return AcceptanceOutputs(gates=gates, node_selectors=node_selectors(ctx.spec))
+
+
+def node_selectors(spec: StackSpec) -> dict[str, dict[str, str]]:
+    """{gated pool: node selector entries its serving pods add} (empty when no pool runs acceptance)."""
+    if not pools_to_accept(spec):
+        return {}
+    selectors = {p.name: gate_node_selector(spec, p.name) for p in spec.gpu_pools}
+    return {pool: sel for pool, sel in selectors.items() if sel}
+
+
+def from_stack(ctx: PlatformContext, parent: pulumi.Resource, refs: StackRefs) -> AcceptanceOutputs:
+    """In a later layer stack: the gate selectors, from the spec; the gates themselves are in the platform stack,
+    up before it (components/layering.py)."""
+    return AcceptanceOutputs(node_selectors=node_selectors(ctx.spec))

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.context import PlatformContext
+from components.layering import StackRefs
 from components.outputs import ClusterOutputs
 from gpu_nodepools.eks import build_eks
 
@@ -28,6 +29,19 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> ClusterOutputs:
         "k8s",
         kubeconfig=kubeconfig,
         context=spec.cluster.kubeconfig_context,
+        enable_server_side_apply=True,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return ClusterOutputs(k8s_provider=provider, kubeconfig=kubeconfig)
+
+
+def from_stack(ctx: PlatformContext, parent: pulumi.Resource, refs: StackRefs) -> ClusterOutputs:
+    """The cluster as a later layer stack sees it: a provider built from the infra stack's `cluster.kubeconfig`
+    output (components/layering.py), with the same settings as infra's own provider."""
+    provider = k8s.Provider(
+        "k8s",
+        kubeconfig=refs.kubeconfig(),
+        context=ctx.spec.cluster.kubeconfig_context if ctx.spec.cluster.provider != "aws" else None,
         enable_server_side_apply=True,
         opts=pulumi.ResourceOptions(parent=parent),
     )

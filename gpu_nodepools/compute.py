@@ -10,11 +10,12 @@ from __future__ import annotations
 import pulumi
 
 from components.context import PlatformContext
+from components.layering import StackRefs
 from components.outputs import ComputeOutputs
-from components.spec import GpuPoolSpec
+from components.spec import GpuPoolSpec, StackSpec
 from gpu_nodepools.aws_pools import build_aws_pool, local_nvme_host_path
 from gpu_nodepools.existing import build_existing_pool, build_labeller_rbac
-from gpu_nodepools.operator import build_gpu_operator
+from gpu_nodepools.operator import build_gpu_operator, compute_domain_map
 
 
 class GpuNodePool(pulumi.ComponentResource):
@@ -56,5 +57,17 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> ComputeOutputs:
     # The operator's daemonsets land on the GPU nodes; on aws wait for the node groups so the first reconcile
     # sees them (on an existing cluster the nodes are already there).
     operator, domains = build_gpu_operator(ctx, parent, depends_on=pools if spec.cluster.provider == "aws" else [])
-    paths = {p.name: path for p in spec.gpu_pools if (path := local_nvme_host_path(spec, p)) is not None}
-    return ComputeOutputs(gpu_operator=operator, node_groups=groups, compute_domains=domains, local_nvme_paths=paths)
+    return ComputeOutputs(
+        gpu_operator=operator, node_groups=groups, compute_domains=domains, local_nvme_paths=local_nvme_paths(spec)
+    )
+
+
+def from_stack(ctx: PlatformContext, parent: pulumi.Resource, refs: StackRefs) -> ComputeOutputs:
+    """In a later layer stack: the ComputeDomain names and NVMe mount paths, from the spec (components/layering.py)."""
+    spec = ctx.spec
+    return ComputeOutputs(compute_domains=compute_domain_map(spec), local_nvme_paths=local_nvme_paths(spec))
+
+
+def local_nvme_paths(spec: StackSpec) -> dict[str, str]:
+    """{pool: host path of its local NVMe array} of the pools that have one (gpu_nodepools/aws_pools.py)."""
+    return {p.name: path for p in spec.gpu_pools if (path := local_nvme_host_path(spec, p)) is not None}

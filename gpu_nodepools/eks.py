@@ -249,6 +249,7 @@ def build_eks(ctx: PlatformContext, parent: pulumi.Resource) -> ClusterOutputs:
     )
     return ClusterOutputs(
         k8s_provider=provider,
+        kubeconfig=kubeconfig,
         eks=EksOutputs(
             cluster_name=cluster.name,
             cluster_security_group_id=cluster.vpc_config.cluster_security_group_id,

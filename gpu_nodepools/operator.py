@@ -174,6 +174,15 @@ def dcgm_exporter_values(spec: StackSpec) -> dict[str, Any]:
     return values
 
 
+def compute_domain_map(spec: StackSpec) -> dict[str, dict[str, tuple[str, str]]]:
+    """{pool: {namespace: (ComputeDomain name, ResourceClaimTemplate name)}} of the GB200 pools."""
+    return {
+        pool.name: {ns: compute_domain_names(pool) for ns in compute_domain_namespaces(spec, pool)}
+        for pool in compute_domain_pools(spec)
+        if compute_domain_namespaces(spec, pool)
+    }
+
+
 def build_gpu_operator(
     ctx: PlatformContext, parent: pulumi.Resource, depends_on: list[pulumi.Resource]
 ) -> tuple[pulumi.Resource, dict[str, dict[str, tuple[str, str]]]]:

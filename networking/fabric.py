@@ -23,6 +23,7 @@ from components import k8s as kobj
 from components.catalog import CHARTS
 from components.constants import GPU_TOLERATION, POOL_LABEL
 from components.context import PlatformContext
+from components.layering import StackRefs
 from components.outputs import FabricOutputs
 from components.spec import StackSpec
 from networking import network_operator as nop
@@ -78,6 +79,14 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> FabricOutputs:
     )
 
 
+def from_stack(ctx: PlatformContext, parent: pulumi.Resource, refs: StackRefs) -> FabricOutputs:
+    """In a later layer stack: every pool's fabric profile, from the spec (components/layering.py)."""
+    return FabricOutputs(
+        profiles={pool.name: fabric_profile(ctx.spec, pool) for pool in ctx.spec.gpu_pools},
+        scheduler_topology=tuple(topology_manifests(ctx.spec)),
+    )
+
+
 def _network_operator(ctx: PlatformContext, parent: pulumi.Resource) -> None:
     spec = ctx.spec
     ns = nop.NETWORK_NAMESPACE
@@ -85,7 +94,8 @@ def _network_operator(ctx: PlatformContext, parent: pulumi.Resource) -> None:
     # its CRDs come from that chart's node-feature-discovery subchart: render this chart after it, or the provider
     # cannot tell the rule's scope ("failed to determine if the following GVK is namespaced", found by `make e2e`;
     # pulumi/pulumi-kubernetes#3176).
-    deps = [ctx.compute.gpu_operator] if gpu_operator_deploys_nfd(spec) else []
+    operator = ctx.compute.gpu_operator  # None in a later layer stack: the infra stack is up before it
+    deps = [operator] if operator is not None and gpu_operator_deploys_nfd(spec) else []
     chart = kobj.chart(
         "network-operator",
         chart_ref=CHARTS["network-operator"],

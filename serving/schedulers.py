@@ -13,6 +13,7 @@ import pulumi
 from components import k8s as kobj
 from components.catalog import CHARTS
 from components.context import PlatformContext
+from components.layering import StackRefs
 from components.outputs import SchedulingOutputs
 from serving import platform
 
@@ -49,3 +50,8 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> SchedulingOutputs:
     for manifest in ctx.fabric.scheduler_topology:
         kobj.apply(manifest, ctx.k8s_opts(parent, depends_on=charts))
     return SchedulingOutputs(kai_scheduler=kai, grove=grove)
+
+
+def from_stack(ctx: PlatformContext, parent: pulumi.Resource, refs: StackRefs) -> SchedulingOutputs:
+    """In a later layer stack: the KAI / Grove charts are in the platform stack, up before it."""
+    return SchedulingOutputs()

@@ -69,18 +69,29 @@ def synth(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     charts_dir: Annotated[str | None, typer.Option("--charts-dir", help=CHARTS_DIR_HELP)] = None,
     allow_unrendered: Annotated[bool, typer.Option("--allow-unrendered-charts", help=ALLOW_UNRENDERED_HELP)] = False,
+    layer: Annotated[
+        str | None,
+        typer.Option("--layer", help="Only one layer stack: infra | platform | serving (docs/layers.md)."),
+    ] = None,
 ) -> None:
-    """Render the stack offline: plan.json, manifests/ (chart objects under manifests/_charts/), report.md."""
+    """Render the stack offline: plan.json, manifests/ (chart objects under manifests/_charts/), report.md.
+
+    With --layer (or a layer stack's file, stacks/Pulumi.<base>-<layer>.yaml) the program runs as that layer stack
+    (docs/layers.md): only its layers, earlier stacks read through StackReferences (placeholders offline)."""
+    from components.layering import LAYER_STACKS
     from stacks.output import OutputError, preflight, write_plan
     from stacks.report import render_report
 
     try:
-        preflight(Path(out_dir or f"out/{read_stack_file(stack).name}"))  # refuse before spending the synth
+        if layer is not None and layer not in LAYER_STACKS:
+            fail(f"--layer must be one of {', '.join(LAYER_STACKS)} (got {layer!r})")
+        default = f"out/{read_stack_file(stack).name}" + (f"-{layer}" if layer else "")
+        preflight(Path(out_dir or default))  # refuse before spending the synth
     except OutputError as exc:
         fail(str(exc))
     except SpecError as exc:
         fail_config(exc)
-    name, plan = synth_or_exit(stack, charts_dir, allow_unrendered)
+    name, plan = synth_or_exit(stack, charts_dir, allow_unrendered, layer)
     try:
         target = write_plan(plan, Path(out_dir or f"out/{name}"), render_report(plan))
     except OutputError as exc:
@@ -407,6 +418,30 @@ def size(
         table.add_row(label, value)
     out.print(table)
     out.print(result["explanation"], soft_wrap=True)
+
+
+@app.command()
+def export(
+    stack: Annotated[str, typer.Argument(help="Stack name (stacks/Pulumi.<STACK>.yaml) or path.")],
+    fmt: Annotated[str, typer.Option("--format", help="argocd | flux")],
+    repo_url: Annotated[str, typer.Option("--repo-url", help="Git repository the export is committed to.")],
+    revision: Annotated[str, typer.Option("--revision", help="Branch (Flux) / targetRevision (Argo CD).")] = "main",
+    repo_path: Annotated[str, typer.Option("--repo-path", help="The export's path inside that repository.")] = "",
+    namespace: Annotated[
+        str | None, typer.Option("--namespace", help="Controller namespace (default argocd / flux-system).")
+    ] = None,
+    out_dir: Annotated[
+        str | None, typer.Option("--out", help="Output directory (default out/gitops/<STACK>-<FORMAT>).")
+    ] = None,
+    crd_dir: Annotated[str | None, typer.Option("--crd-dir", help="Upstream CRDs (env INFERENCE_RA_CRD_DIR).")] = None,
+    charts_dir: Annotated[str | None, typer.Option("--charts-dir", help=CHARTS_DIR_HELP)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Write the plan's Kubernetes objects and charts as Argo CD Applications or Flux Kustomizations/HelmReleases,
+    in the plan's dependency order, validated against the controllers' CRDs (docs/gitops.md)."""
+    from stacks.export.command import run_export
+
+    run_export(stack, fmt, repo_url, revision, repo_path, namespace, out_dir, crd_dir, charts_dir, as_json)
 
 
 def main() -> None:

@@ -59,9 +59,12 @@ def fail_config(exc: SpecError) -> NoReturn:
     raise typer.Exit(EXIT_INVALID if exc.internal else EXIT_BAD_INPUT)
 
 
-def synth_or_exit(stack: str, charts_dir: str | None = None, allow_unrendered: bool = False) -> tuple[str, Plan]:
-    """Synthesize a stack for a verb: bad config or a chart that cannot be found offline exits 2 with every problem;
-    a failing program or a chart Helm cannot render exits 1."""
+def synth_or_exit(
+    stack: str, charts_dir: str | None = None, allow_unrendered: bool = False, layer: str | None = None
+) -> tuple[str, Plan]:
+    """Synthesize a stack (or, with `layer`, one layer stack of it: components/layering.py) for a verb: bad config
+    or a chart that cannot be found offline exits 2 with every problem; a failing program or a chart Helm cannot
+    render exits 1."""
     from stacks.charts import ChartSourceError, HelmRenderError
     from stacks.engine import SynthError
     from stacks.engine import synth as run_synth
@@ -69,9 +72,12 @@ def synth_or_exit(stack: str, charts_dir: str | None = None, allow_unrendered: b
     try:
         stack_file = read_stack_file(stack)
         plan = run_synth(
-            stack_file, charts_dir=charts_dir_or_none(charts_dir), allow_unrendered_charts=allow_unrendered
+            stack_file,
+            charts_dir=charts_dir_or_none(charts_dir),
+            allow_unrendered_charts=allow_unrendered,
+            layer=layer,
         )
-        return stack_file.name, plan
+        return plan.stack, plan
     except SpecError as exc:
         fail_config(exc)
     except ChartSourceError as exc:

@@ -24,7 +24,7 @@ import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -335,6 +335,12 @@ def write_chart_objects(plan: Plan, manifests: Path) -> None:
 
 def write_plan(plan: Plan, out_dir: Path, report_md: str) -> Path:
     """Write the plan next to `out_dir`, then swap it in atomically. Raises OutputError for a refused target."""
+    return write_tree(out_dir, lambda tmp: fill_plan_dir(tmp, plan, report_md))
+
+
+def write_tree(out_dir: Path, fill: Callable[[Path], None], marker_text: str = MARKER_TEXT) -> Path:
+    """Fill a temporary sibling of `out_dir` (with the marker), then swap it in atomically: the writer of every
+    directory inference-ra replaces as a whole (plan directories, `export` directories)."""
     target = output_target(out_dir)
     with writer_lock(target), sigterm_as_exit():
         check_replaceable(target, out_dir)  # again under the lock: another writer may have changed it
@@ -342,8 +348,8 @@ def write_plan(plan: Plan, out_dir: Path, report_md: str) -> Path:
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
         try:
             os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it 0700; a plan dir is as readable as any other
-            (tmp / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
-            fill_plan_dir(tmp, plan, report_md)
+            (tmp / MARKER).write_text(marker_text, encoding="utf-8")
+            fill(tmp)
             swap_in(tmp, target)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)  # the new dir on failure, the previous plan on success

@@ -7,6 +7,7 @@ is the documentation account AWS uses in its examples.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 ACCOUNT = "123456789012"
@@ -45,6 +46,15 @@ def resource_id(type_: str, name: str, inputs: dict[str, Any]) -> str:
         ns = meta.get("namespace")
         return f"{ns}/{meta.get('name', name)}" if ns else str(meta.get("name", name))
     return str(inputs.get("name") or name)
+
+
+def stack_reference(stack: str, exported: Mapping[str, Any]) -> dict[str, Any]:
+    """What a StackReference to a layer stack reads offline: that stack's offline outputs (`exported`), with its
+    kubeconfig a visible placeholder (a secret, so the plan shows "[secret]" wherever it goes)."""
+    from components.layering import KUBECONFIG_OUTPUT
+
+    outputs = {**exported, KUBECONFIG_OUTPUT: f"[offline: output {KUBECONFIG_OUTPUT} of stack {stack}]"}
+    return {"id": stack, "name": stack, "outputs": outputs, "secretOutputNames": [KUBECONFIG_OUTPUT]}
 
 
 def outputs(type_: str, name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:

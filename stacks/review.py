@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from stacks.diff import StackDiff, diff_plans
+from stacks.layers import lands_in, stack_of, stack_of_urn
 from stacks.plan_dir import PlanDirError, read_plan_json
 from stacks.report import CapacityTotals, parse_capacity_totals
 
@@ -241,14 +242,22 @@ def to_markdown(review: Review) -> str:
         out.append("")
     else:
         out += ["No destructive changes.", ""]
-    out += ["### Changes per layer", "", "| stack | layer | added | removed | changed |", "|---|---|---:|---:|---:|"]
+    out += [
+        "### Changes per layer",
+        "",
+        "| stack | layer | lands in (layer stack) | added | removed | changed |",
+        "|---|---|---|---:|---:|---:|",
+    ]
     any_change = False
     for d in review.diffs:
         for layer, per_layer in d.counts().items():
             any_change = True
-            out.append(f"| {d.stack} | {layer} | {per_layer['add']} | {per_layer['remove']} | {per_layer['change']} |")
+            out.append(
+                f"| {d.stack} | {layer} | {stack_of(layer)} | {per_layer['add']} | {per_layer['remove']} | "
+                f"{per_layer['change']} |"
+            )
     if not any_change:
-        out.append("| — | — | 0 | 0 | 0 |")
+        out.append("| — | — | — | 0 | 0 | 0 |")
     cap = _capacity_rows(review)
     if cap:
         out += ["", "### GPUs and cost (pool maxima)", "", "| stack | GPUs | $/hour |", "|---|---|---|", *cap]
@@ -298,6 +307,7 @@ def to_json(review: Review) -> dict[str, Any]:
                         "urn": c.urn,
                         "type": c.type,
                         "layer": c.layer,
+                        "landsIn": stack_of(c.layer),
                         "action": c.action,
                         "fields": [asdict(f) for f in c.fields],
                     }
@@ -321,11 +331,15 @@ def to_text(review: Review) -> str:
         for per_layer in d.counts().values():
             for k in counts:
                 counts[k] += per_layer[k]
-        lines.append(f"{d.stack}: +{counts['add']} -{counts['remove']} ~{counts['change']}")
+        landing = ", ".join(f"{s} {n}" for s, n in lands_in(d.changes).items())
+        lines.append(
+            f"{d.stack}: +{counts['add']} -{counts['remove']} ~{counts['change']}"
+            + (f" (lands in: {landing})" if landing else "")
+        )
         for x in d.destructive:  # first, as in markdown: what a reviewer must not miss
-            lines.append(f"  DESTRUCTIVE {x.action} {_short(x.urn)}: {x.reason}")
+            lines.append(f"  DESTRUCTIVE {x.action} [{stack_of_urn(x.urn)}] {_short(x.urn)}: {x.reason}")
         for c in d.changes:
             mark = {"add": "+", "remove": "-", "change": "~"}[c.action]
-            lines.append(f"  {mark} {_short(c.urn)}")
+            lines.append(f"  {mark} [{stack_of(c.layer)}] {_short(c.urn)}")
             lines += [f"      {f.path}: {_fmt(f.old)} -> {_fmt(f.new)}" for f in c.fields[:20]]
     return "\n".join(lines) + "\n"

@@ -25,7 +25,9 @@ import pulumi
 from components import k8s as kobj
 from components.catalog import CHARTS
 from components.context import PlatformContext
+from components.layering import StackRefs
 from components.outputs import StorageOutputs
+from components.spec import StackSpec
 from storage import aws as aws_storage
 from storage import block, cache, nvme, profiles
 
@@ -34,19 +36,35 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> StorageOutputs:
     spec = ctx.spec
     for manifest in nvme.manifests(spec, ctx.compute.local_nvme_paths):
         kobj.apply(manifest, ctx.k8s_opts(parent))
-    kv_disk_classes = {pool.name: nvme.storage_class_for(spec, pool) for pool in nvme.nvme_pools(spec)}
     block_classes = [kobj.apply(m, ctx.k8s_opts(parent)) for m in block.manifests(spec)]
 
     roles: dict[str, Any] = {}
     claims_backing = _backing(ctx, parent, roles)
     base = StorageOutputs(
-        kv_disk_classes=kv_disk_classes,
+        kv_disk_classes=kv_disk_classes(spec),
         block_storage_class=block_classes[0] if block_classes else None,
         model_reader_role_arn=roles["reader"].arn if roles.get("reader") is not None else None,
     )
     if claims_backing is None:
         return base
     return _model_cache(ctx, parent, claims_backing, roles, base)
+
+
+def from_stack(ctx: PlatformContext, parent: pulumi.Resource, refs: StackRefs) -> StorageOutputs:
+    """In a later layer stack: the KV disk classes, from the spec; the model-reader role ARN, from the infra stack's
+    output (on aws the role exists whenever a Triton deployment reads its own bucket through IRSA: the EKS cluster
+    always has its OIDC provider); claims, prefetch Jobs and token Secrets are in the infra stack, up before it
+    (components/layering.py)."""
+    spec = ctx.spec
+    role_arn = None
+    if spec.cluster.provider == "aws" and any(t.irsa_bucket for t in spec.serving.triton):
+        role_arn = refs.output("infra", f"{StorageOutputs.LAYER}.model_reader_role_arn")
+    return StorageOutputs(kv_disk_classes=kv_disk_classes(spec), model_reader_role_arn=role_arn)
+
+
+def kv_disk_classes(spec: StackSpec) -> dict[str, str]:
+    """{pool: local NVMe StorageClass} of the pools whose KV disk tier uses it."""
+    return {pool.name: nvme.storage_class_for(spec, pool) for pool in nvme.nvme_pools(spec)}
 
 
 def _backing(ctx: PlatformContext, parent: pulumi.Resource, roles: dict[str, Any]) -> dict[str, Any] | None:

@@ -13,6 +13,7 @@ import pulumi
 from components import k8s as kobj
 from components.catalog import CHARTS
 from components.context import PlatformContext
+from components.layering import StackRefs
 from components.namespaces import model_namespace
 from components.observability.alerts import rule_manifests
 from components.observability.dashboards import dashboard_manifests
@@ -165,3 +166,9 @@ def build(ctx: PlatformContext, parent: pulumi.Resource) -> ObservabilityOutputs
         for m in dashboard_manifests(spec, ns):
             kobj.apply(m, ctx.k8s_opts(parent, namespace=ns))
     return ObservabilityOutputs(prometheus_url=prometheus_url(spec), prometheus_stack=chart)
+
+
+def from_stack(ctx: PlatformContext, parent: pulumi.Resource, refs: StackRefs) -> ObservabilityOutputs:
+    """In a later layer stack: the Prometheus URL, from the spec; the chart is in the platform stack
+    (components/layering.py)."""
+    return ObservabilityOutputs(prometheus_url=prometheus_url(ctx.spec) if ctx.spec.observability.enabled else None)
