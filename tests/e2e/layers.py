@@ -7,8 +7,9 @@ order on one file:// backend; infra's and platform's outputs; a serving-only cha
 --expect-no-changes` on infra and platform, `pulumi up` on serving; an infra value changed without deploying infra:
 serving's preview is refused (the drift check); destroy in reverse order. The spec is dev's, charts read from
 ../shared/upstream/charts; secrets go to the layer stack that reads them (infra: kubeconfig, hfToken; platform:
-grafanaAdminPassword). The language host of .tools passes no project root, so the base stack's file is written to stacks/ (untracked,
-removed at the end) where the program reads it. Writes <work>/summary.json; exit 1 if a step failed."""
+grafanaAdminPassword). The language host of .tools passes no project root, so the base stack's file is written
+to stacks/ (untracked, removed at the end) where the program reads it. Writes <work>/summary.json; exit 1 if a
+step failed."""
 
 from __future__ import annotations
 
