@@ -99,9 +99,12 @@ tools:
 	bash tools/build.sh
 
 # `pulumi preview/up/refresh/destroy` for real against a local API server, per existing-cluster stack; writes
-# out/e2e/summary.json and exits non-zero if any step failed (tests/e2e/run.py). Not part of `make test`.
+# out/e2e/summary.json and exits non-zero if any step failed (tests/e2e/run.py). Then dev as three layer stacks
+# (infra, platform, serving: docs/layers.md; tests/e2e/layers.py, out/e2e-layers/summary.json). Not part of
+# `make test`.
 e2e: $(STAMP) tools
 	$(BIN)/python -m tests.e2e
+	$(BIN)/python -m tests.e2e.layers
 
 clean:
 	rm -rf out .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis $(CHECKOV_VENV)
