@@ -18,6 +18,8 @@ def build_aws_provider(ctx: PlatformContext, parent: pulumi.Resource) -> pulumi.
     if spec.cluster.provider != "aws":
         return None
     tags = {"inference-ra/stack": ctx.stack, "inference-ra/cluster": spec.cluster.name, **spec.cluster.tags}
+    # sorted: the engine sends provider config as JSON strings, so the stack file's key order would be a diff
+    tags = dict(sorted(tags.items()))
     return aws.Provider(
         "aws",
         region=ctx.region,

@@ -84,3 +84,24 @@ def test_program_reads_the_same_spec_from_pulumi_config() -> None:
     config, secret_keys = _config_for(stack_file)
     from_config = run_offline(run_program, stack="aws-h100", config=config, secret_keys=secret_keys, region="us-east-2")
     assert [r.to_json() for r in from_config] == [r.to_json() for r in shipped_plan("aws-h100").resources]
+
+
+def test_reordering_the_spec_tags_changes_no_provider_input() -> None:
+    """The AWS provider's default tags are a JSON string in the provider's inputs (as the engine sends provider
+    config): their key order must not follow the stack file's, or reordering `cluster.tags` reads as a provider
+    change in `diff` and `pulumi preview` (found by the layer-stack work)."""
+    from tests.conftest import stack_config, stack_file_from
+
+    cfg = stack_config("aws-h100")
+    tags = cfg["cluster"]["tags"]
+    assert len(tags) >= 2
+    cfg["cluster"]["tags"] = dict(reversed(list(tags.items())))
+
+    def provider(plan_cfg: dict) -> dict:  # type: ignore[type-arg]
+        plan = synth(stack_file_from(plan_cfg, "aws-h100"), render_charts=False)
+        (aws,) = [r for r in plan.resources if r.type == "pulumi:providers:aws"]
+        return aws.inputs
+
+    reordered = provider(cfg)
+    assert reordered == provider(stack_config("aws-h100"))
+    assert list(json.loads(reordered["defaultTags"])["tags"]) == sorted(json.loads(reordered["defaultTags"])["tags"])
