@@ -104,8 +104,8 @@ def test_infra_stack_owns_the_cluster_endpoint_bootstrap_and_exports_the_kubecon
 
 def test_every_contract_field_is_exported_by_its_producer_and_equals_what_the_consumer_rebuilds() -> None:
     """The StackReference contract (stacks/layers.py crossings): a value field is exported by the producing stack
-    as `<layer>.<field>` and equals what the consumer recomputes from the spec; the provider crosses as the
-    kubeconfig output."""
+    as `<layer>.<field>` and equals what the consumer recomputes from the spec; an output field (a cloud value) is
+    exported resolved; the provider crosses as the kubeconfig output."""
     from components.outputs import FabricOutputs
 
     outputs_layer = {"FabricProfile": "fabric"}
@@ -121,6 +121,9 @@ def test_every_contract_field_is_exported_by_its_producer_and_equals_what_the_co
             assert name in producer.outputs, (c, sorted(producer.outputs))
             if cls == "FabricProfile":
                 assert all(field in p for p in producer.outputs[name].values())
+            checked += 1
+        elif c.kind == "output":  # a cloud value: exported as the engine resolved it, read through the reference
+            assert producer.outputs[f"{_layer_of(cls)}.{field}"].startswith("arn:aws:"), c
             checked += 1
     assert checked >= 10
     assert FabricOutputs.LAYER == "fabric"
