@@ -33,13 +33,16 @@ class ExportResult:
     validated: int
 
 
-def export_plan(plan_json: Mapping[str, Any], fmt: str, git: GitSettings, crd_dir: Path) -> ExportResult:
-    """Build and validate the export of a plan (raises ExportError for a plan that cannot be exported)."""
+def export_plan(
+    plan_json: Mapping[str, Any], fmt: str, git: GitSettings, crd_dir: Path, image_mirror: str | None = None
+) -> ExportResult:
+    """Build and validate the export of a plan (raises ExportError for a plan that cannot be exported);
+    `image_mirror` is the stack's `images.mirror`."""
     from stacks.validate import Validator
 
     if fmt not in FORMATS:
         raise ExportError(f"--format must be one of {', '.join(FORMATS)} (got {fmt!r})")
-    model = build_model(plan_json)
+    model = build_model(plan_json, image_mirror)
     files = render(model, fmt, git)
     validator = Validator("1.33", crd_dir)
     findings: list[str] = []

@@ -66,7 +66,7 @@ def run_export(
     name, plan = synth_or_exit(stack, charts_dir)
     git = GitSettings(repo_url, revision, repo_path.strip("/"), namespace or DEFAULT_NAMESPACE[fmt])
     try:
-        result = export_plan(plan.to_json(), fmt, git, crds)
+        result = export_plan(plan.to_json(), fmt, git, crds, plan.spec.images.mirror)
     except ExportError as exc:
         fail(f"export {name}: {exc}")
     if result.findings:

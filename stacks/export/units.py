@@ -123,6 +123,19 @@ def chart_source(inputs: Mapping[str, Any], where: str) -> ChartSource:
     )
 
 
+def _refuse_mirror(release: str, mirror: str) -> None:
+    """The mirror reaches a chart's objects as a Pulumi transform when Pulumi deploys it (components/images.py,
+    components/k8s.py); an Application / HelmRelease has the controller render the chart from its values, which
+    name the original registries, and Flux post-renderers' kustomize `images` would not reach the custom resources
+    that name images (Prometheus `spec.image`, the GPU Operator's ClusterPolicy repositories)."""
+    raise ExportError(
+        f"chart {release}: the stack sets images.mirror {mirror}, which Pulumi applies to chart objects at deploy "
+        "time; a GitOps controller renders the chart itself and would pull from the original registries. Export a "
+        "stack without images.mirror and point the charts' image values or the cluster's registry mirrors "
+        "(containerd hosts.toml) at the mirror (docs/gitops.md)"
+    )
+
+
 def _hooks(resource: Mapping[str, Any]) -> tuple[str, ...]:
     rendered = resource.get("rendered") or {}
     return tuple(
@@ -130,8 +143,9 @@ def _hooks(resource: Mapping[str, Any]) -> tuple[str, ...]:
     )
 
 
-def build_model(plan_json: Mapping[str, Any]) -> ExportModel:
-    """Units of the plan's Kubernetes objects and charts, with waves and dependencies."""
+def build_model(plan_json: Mapping[str, Any], image_mirror: str | None = None) -> ExportModel:
+    """Units of the plan's Kubernetes objects and charts, with waves and dependencies. `image_mirror` is the
+    stack's `images.mirror` (not in plan.json): charts under a mirror cannot be exported (`_refuse_mirror`)."""
     from stacks.output import manifest_path
 
     stack = str(plan_json.get("stack") or "")
@@ -144,6 +158,8 @@ def build_model(plan_json: Mapping[str, Any]) -> ExportModel:
         if type_ in CHART_TYPES:
             if _has_placeholder(inputs.get("values")):
                 raise ExportError(f"chart {r.get('name')}: its values hold a secret; the export never writes one")
+            if image_mirror:
+                _refuse_mirror(str(r.get("name")), image_mirror)
             exported[urn] = "chart"
         elif is_k8s_resource(type_, inputs):
             if _is_placeholder_secret(inputs):

@@ -175,6 +175,15 @@ def test_rejects_a_local_chart_source() -> None:
         build_model(plan)
 
 
+def test_rejects_charts_under_an_image_mirror() -> None:
+    """`images.mirror` reaches chart objects as a Pulumi transform at deploy time (components/images.py); a GitOps
+    controller renders the charts itself, so its pods would pull from the original registries: refused, not exported
+    half-mirrored."""
+    with pytest.raises(ExportError, match=r"images\.mirror registry\.example:5000/mirror"):
+        build_model(_plan("dev"), image_mirror="registry.example:5000/mirror")
+    assert build_model(_plan("dev"), image_mirror=None).charts  # without a mirror the charts export
+
+
 def test_rejects_a_secret_in_chart_values() -> None:
     plan = copy.deepcopy(_plan("dev"))
     chart = next(r for r in plan["resources"] if r["type"] == "kubernetes:helm.sh/v4:Chart")
@@ -216,3 +225,17 @@ def test_export_cli_rejects_bad_options(tmp_path: Path) -> None:
     no_crds = runner.invoke(app, [*base, "--format", "flux", "--crd-dir", str(tmp_path / "none")])
     assert no_crds.exit_code == 2
     assert not (tmp_path / "o").exists()
+
+
+def test_export_cli_refuses_a_stack_under_an_image_mirror(tmp_path: Path) -> None:
+    from tests.conftest import stack_config, write_stack
+
+    cfg = stack_config("dev")
+    cfg["images"] = {"mirror": "registry.example:5000/mirror"}
+    stack = write_stack(tmp_path, cfg, "mirrored")
+    out = tmp_path / "o"
+    args = ["export", str(stack), "--format", "argocd", "--repo-url", "https://git.example/p.git", "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "images.mirror registry.example:5000/mirror" in result.output
+    assert not out.exists()
