@@ -189,23 +189,7 @@ class _RecordingMonitor(pmocks.MockMonitor):
         """A read resource (the layer stacks' StackReferences): recorded like a registration, so it shows in the
         plan with its inputs (the referenced stack's name)."""
         response = super().ReadResource(request)
-        parent = request.parent
-        if parent.split("::")[2:3] == ["pulumi:pulumi:Stack"]:
-            parent = ""
-        self.records.append(
-            Registration(
-                urn=response.urn,
-                type=request.type,
-                name=request.name,
-                parent=parent,
-                provider=request.provider.rsplit("::", 1)[0] if request.provider else "",
-                depends_on=sorted(set(request.dependencies)),
-                protect=False,
-                retain_on_delete=False,
-                custom=True,
-                inputs={"name": request.id},
-            )
-        )
+        self._record(response.urn, request, inputs={"name": request.id}, custom=True)
         return response
 
     def RegisterResource(self, request: Any) -> Any:
@@ -215,25 +199,43 @@ class _RecordingMonitor(pmocks.MockMonitor):
             raise ValueError(f"Duplicate resource URN '{response.urn}'; try giving it a unique name")
         self.urns.add(response.urn)
         if request.type != "pulumi:pulumi:Stack":
-            parent = request.parent
-            if parent.split("::")[2:3] == ["pulumi:pulumi:Stack"]:
-                parent = ""
-            provider = request.provider.rsplit("::", 1)[0] if request.provider else ""
-            self.records.append(
-                Registration(
-                    urn=response.urn,
-                    type=request.type,
-                    name=request.name,
-                    parent=parent,
-                    provider=provider,
-                    depends_on=sorted(set(request.dependencies)),
-                    protect=bool(request.protect),
-                    retain_on_delete=bool(request.retainOnDelete),
-                    custom=bool(request.custom),
-                    inputs=_decode_struct(request.object),
-                )
+            self._record(
+                response.urn,
+                request,
+                inputs=_decode_struct(request.object),
+                custom=bool(request.custom),
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
             )
         return response
+
+    def _record(
+        self,
+        urn: str,
+        request: Any,
+        *,
+        inputs: dict[str, Any],
+        custom: bool,
+        protect: bool = False,
+        retain_on_delete: bool = False,
+    ) -> None:
+        parent = request.parent
+        if parent.split("::")[2:3] == ["pulumi:pulumi:Stack"]:
+            parent = ""
+        self.records.append(
+            Registration(
+                urn=urn,
+                type=request.type,
+                name=request.name,
+                parent=parent,
+                provider=request.provider.rsplit("::", 1)[0] if request.provider else "",
+                depends_on=sorted(set(request.dependencies)),
+                protect=protect,
+                retain_on_delete=retain_on_delete,
+                custom=custom,
+                inputs=inputs,
+            )
+        )
 
 
 class _Mocks(pmocks.Mocks):
