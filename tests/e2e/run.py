@@ -216,41 +216,22 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 
-def synth(stack_file: Path, out_dir: Path) -> Path:
+def _cli(*args: str) -> None:
+    """Run the inference-ra CLI of this checkout; a non-zero exit fails the step with its output."""
     proc = subprocess.run(
-        [str(REPO / ".venv" / "bin" / "inference-ra"), "synth", str(stack_file), "--out", str(out_dir)],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=REPO,
+        [str(REPO / ".venv" / "bin" / "inference-ra"), *args], capture_output=True, text=True, check=False, cwd=REPO
     )
     if proc.returncode != 0:
-        raise StepFailed(f"inference-ra synth {stack_file} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+        raise StepFailed(f"inference-ra {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+
+
+def synth(stack_file: Path, out_dir: Path) -> Path:
+    _cli("synth", str(stack_file), "--out", str(out_dir))
     return out_dir
 
 
 def predicted_changes(base: Path, head: Path, out: Path) -> list[dict[str, Any]]:
-    proc = subprocess.run(
-        [
-            str(REPO / ".venv" / "bin" / "inference-ra"),
-            "diff",
-            "--base",
-            str(base),
-            "--head",
-            str(head),
-            "--format",
-            "json",
-            "--allow-destructive",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=REPO,
-    )
-    if proc.returncode != 0:
-        raise StepFailed(f"inference-ra diff exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+    _cli("diff", "--base", str(base), "--head", str(head), "--format", "json", "--allow-destructive", "--out", str(out))
     doc = json.loads(out.read_text())
     return [c for s in doc["stacks"] for c in s["changes"]]
 
